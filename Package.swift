@@ -1,0 +1,93 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "swerve",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swerve", targets: ["swerve"]),
+        .library(name: "SwerveCore", targets: ["SwerveCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // Protocol-free core: tensors, configs, the model repository, the model manager, scheduling.
+        .target(
+            name: "SwerveCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            exclude: ["Config/Generated/README.md"],
+            swiftSettings: swiftSettings
+        ),
+        // ONNX Runtime backend: opens libonnxruntime at run time, no headers needed.
+        .target(
+            name: "SwerveONNXRuntime",
+            dependencies: [
+                "SwerveCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // KServe v2 HTTP frontend (and later the other HTTP protocols) on Hummingbird.
+        .target(
+            name: "SwerveHTTP",
+            dependencies: [
+                "SwerveCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Fakes shared by the test targets (a backend that needs no ONNX Runtime).
+        .target(
+            name: "SwerveTesting",
+            dependencies: ["SwerveCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swerve",
+            dependencies: [
+                "SwerveCore",
+                "SwerveONNXRuntime",
+                "SwerveHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwerveCoreTests",
+            dependencies: ["SwerveCore", "SwerveTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwerveONNXRuntimeTests",
+            dependencies: ["SwerveCore", "SwerveONNXRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwerveHTTPTests",
+            dependencies: [
+                "SwerveCore", "SwerveHTTP", "SwerveTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

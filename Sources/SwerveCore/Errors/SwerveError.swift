@@ -1,0 +1,54 @@
+/// The one error type of the core: a code that says what kind of failure it is, and a message
+/// written for the person who sent the request.
+///
+/// Each frontend maps ``Code`` onto its protocol's status in one place.
+public struct SwerveError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is; frontends choose their status from it.
+    public enum Code: String, Sendable, Hashable {
+        /// The request is malformed or does not match the model (HTTP 400, gRPC INVALID_ARGUMENT).
+        case invalidArgument
+        /// No such model or version (HTTP 404, gRPC NOT_FOUND).
+        case notFound
+        /// The model is not ready, or its queue is full (HTTP 503, gRPC UNAVAILABLE).
+        case unavailable
+        /// The request body or message is larger than allowed (HTTP 413, gRPC RESOURCE_EXHAUSTED).
+        case payloadTooLarge
+        /// The operation is not supported by this server (HTTP 501, gRPC UNIMPLEMENTED).
+        case unsupported
+        /// The request was cancelled by its client before it ran.
+        case cancelled
+        /// The request's deadline or queue timeout passed before it ran.
+        case deadlineExceeded
+        /// The model failed while running the request (bad values the model rejects).
+        case modelFailed
+        /// A bug or an unexpected failure inside Swerve (HTTP 500, gRPC INTERNAL).
+        case `internal`
+    }
+
+    /// The kind of failure.
+    public var code: Code
+    /// A message that says precisely what went wrong, for the client.
+    public var message: String
+    /// The underlying error, if any, for logs.
+    public var cause: (any Error & Sendable)?
+
+    /// Creates an error with a code, a message and an optional cause.
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { message }
+
+    /// A request that is malformed or does not match the model.
+    public static func invalid(_ message: String) -> SwerveError { SwerveError(.invalidArgument, message) }
+    /// An unknown model or version.
+    public static func notFound(_ message: String) -> SwerveError { SwerveError(.notFound, message) }
+    /// A model or server that cannot answer now.
+    public static func unavailable(_ message: String) -> SwerveError { SwerveError(.unavailable, message) }
+    /// A failure inside Swerve.
+    public static func `internal`(_ message: String, cause: (any Error & Sendable)? = nil) -> SwerveError {
+        SwerveError(.internal, message, cause: cause)
+    }
+}

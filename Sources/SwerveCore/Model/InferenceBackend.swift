@@ -1,0 +1,41 @@
+/// Settings for one instance (one session) of a model.
+public struct InstanceOptions: Sendable, Equatable {
+    /// Threads the backend may use inside one operator.
+    public var intraOpThreads: Int
+    /// Threads the backend may use to run independent operators at once.
+    public var interOpThreads: Int
+
+    /// Creates instance options.
+    public init(intraOpThreads: Int = 1, interOpThreads: Int = 1) {
+        self.intraOpThreads = intraOpThreads
+        self.interOpThreads = interOpThreads
+    }
+}
+
+/// A runtime that can load models of one format (ONNX Runtime for `.onnx`).
+///
+/// Loading and running are blocking calls: the core calls them from its own threads, never from
+/// an event loop or Swift's cooperative pool.
+public protocol InferenceBackend: Sendable {
+    /// The backend name Triton uses in model configurations (`"onnxruntime"`).
+    var name: String { get }
+    /// The platform Triton reports in metadata (`"onnxruntime_onnx"`).
+    var platform: String { get }
+    /// The model file looked for in a version folder when the configuration names none.
+    var defaultModelFilename: String { get }
+    /// Loads one instance of the model at `path`.
+    /// - Throws: ``SwerveError`` with a message that says what is wrong with the model.
+    func loadInstance(modelPath: String, options: InstanceOptions) throws -> any ModelInstance
+}
+
+/// One loaded copy of a model (for ONNX Runtime, one session). Safe to call from any thread.
+public protocol ModelInstance: AnyObject, Sendable {
+    /// The inputs and outputs read from the model file.
+    var signature: ModelSignature { get }
+    /// Runs the model on the calling thread and returns the outputs named in `outputs`, in that order.
+    ///
+    /// Inputs have already been checked against ``signature`` by the core: names, data types, ranks
+    /// and fixed dimensions match, and each buffer holds exactly the elements its shape describes.
+    /// - Throws: ``SwerveError`` (`modelFailed` when the model rejects the values).
+    func run(inputs: [NamedTensor], outputs: [String]) throws -> [NamedTensor]
+}

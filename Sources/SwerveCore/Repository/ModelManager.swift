@@ -1,0 +1,295 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Settings of the model manager.
+public struct ModelManagerOptions: Sendable {
+    /// Intra-op threads per instance; `nil` divides ``cpuBudget`` among a model's instances.
+    public var intraOpThreads: Int?
+    /// The CPUs the process may use (see ``CPUBudget``).
+    public var cpuBudget: Int
+    /// How config completion picks `max_batch_size` for models that can batch.
+    public var completion: ModelConfigCompletion
+    /// The queue size of a model version when its configuration sets none.
+    public var defaultMaxQueueSize: Int
+
+    /// Creates options.
+    public init(
+        intraOpThreads: Int? = nil, cpuBudget: Int = CPUBudget.available(),
+        completion: ModelConfigCompletion = ModelConfigCompletion(), defaultMaxQueueSize: Int = 1024
+    ) {
+        self.intraOpThreads = intraOpThreads
+        self.cpuBudget = cpuBudget
+        self.completion = completion
+        self.defaultMaxQueueSize = defaultMaxQueueSize
+    }
+}
+
+/// The state of one version, for the repository index and for error messages.
+public struct ModelVersionStatus: Sendable, Equatable {
+    /// The model name.
+    public var name: String
+    /// The version, or `nil` when the model failed before any version was known.
+    public var version: Int?
+    /// The version's state.
+    public var state: ModelState
+}
+
+/// Loads, serves and unloads the models of a repository, and keeps each version's state.
+///
+/// A model that fails to load never affects the others. Lookups for inference take a lock for a
+/// dictionary read; loading runs on Dispatch threads.
+public final class ModelManager: Sendable {
+    private struct ModelSlot {
+        var versions: [Int: ModelState] = [:]
+        var served: [Int: ServedVersion] = [:]
+        /// A failure that concerns the whole model (its configuration, no versions).
+        var failure: String?
+    }
+
+    /// The repository models come from.
+    public let repository: ModelRepository
+    /// The backend that loads and runs them.
+    public let backend: any InferenceBackend
+    /// The manager's settings.
+    public let options: ModelManagerOptions
+    private let logger: Logger
+    private let models = Mutex<[String: ModelSlot]>([:])
+
+    /// Creates a manager; nothing is loaded until ``loadAll()`` or ``load(_:)``.
+    public init(repository: ModelRepository, backend: any InferenceBackend, options: ModelManagerOptions = .init(), logger: Logger) {
+        self.repository = repository
+        self.backend = backend
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Loads every model of the repository, two at a time; failures are recorded, not thrown.
+    /// - Throws: only when the repository itself cannot be read.
+    public func loadAll() async throws {
+        let names = try repository.scan().map(\.name)
+        await withTaskGroup(of: Void.self) { group in
+            var iterator = names.makeIterator()
+            for _ in 0..<2 {
+                guard let name = iterator.next() else { break }
+                group.addTask { _ = try? await self.load(name) }
+            }
+            while await group.next() != nil {
+                guard let name = iterator.next() else { continue }
+                group.addTask { _ = try? await self.load(name) }
+            }
+        }
+    }
+
+    /// Loads (or reloads) one model: the versions its policy selects. New versions become ready
+    /// before versions no longer selected are unloaded.
+    /// - Throws: ``SwerveError`` with the reason when the model or one of its versions fails.
+    @discardableResult
+    public func load(_ name: String) async throws -> [Int] {
+        guard let entry = repository.entry(named: name) else {
+            throw SwerveError.notFound("model '\(name)' is not in the model repository '\(repository.root)'")
+        }
+        let parsed: ModelConfigText.Parsed?
+        do {
+            parsed = try entry.configText.map(ModelConfigText.parse)
+        } catch {
+            return try fail(name, reason: "\(error)")
+        }
+        let versions = VersionPolicy(parsed?.config.versionPolicy ?? .init()).select(from: entry.versions)
+        guard !versions.isEmpty else {
+            let reason = entry.versions.isEmpty
+                ? "model '\(name)' has no version folder; put the model file at \(entry.path)/1/\(backend.defaultModelFilename)"
+                : "no version of model '\(name)' matches its version_policy (found versions \(entry.versions))"
+            return try fail(name, reason: reason)
+        }
+        models.withLock { models in
+            var slot = models[name] ?? ModelSlot()
+            slot.failure = nil
+            for version in versions where slot.served[version] == nil { slot.versions[version] = .loading }
+            models[name] = slot
+        }
+
+        var failures: [String] = []
+        var loaded: [ServedVersion] = []
+        for version in versions {
+            do {
+                let served = try await loadVersion(entry: entry, version: version, parsed: parsed)
+                loaded.append(served)
+            } catch {
+                let reason = "version \(version): \(error)"
+                failures.append(reason)
+                logger.error("failed to load model '\(name)' \(reason)")
+                models.withLock { $0[name]?.versions[version] = .failed("\(error)") }
+            }
+        }
+
+        // Publish the new versions, then retire the ones no longer selected.
+        let retired: [ServedVersion] = models.withLock { models in
+            var slot = models[name] ?? ModelSlot()
+            var replaced: [ServedVersion] = []
+            for served in loaded {
+                if let old = slot.served[served.version] { replaced.append(old) }
+                slot.served[served.version] = served
+                slot.versions[served.version] = .ready
+            }
+            if failures.isEmpty || !loaded.isEmpty {
+                for (version, old) in slot.served where !versions.contains(version) {
+                    replaced.append(old)
+                    slot.served[version] = nil
+                    slot.versions[version] = .unloading
+                }
+            }
+            models[name] = slot
+            return replaced
+        }
+        for old in retired {
+            await old.pool.shutdown()
+            models.withLock { models in
+                if models[name]?.served[old.version] == nil { models[name]?.versions[old.version] = .unloaded }
+            }
+        }
+        if let first = loaded.first {
+            logger.info("loaded model '\(name)' versions \(loaded.map(\.version)): \(Self.describe(first.io))")
+            for unsupported in first.unsupportedOutputs {
+                logger.warning("model '\(name)': output '\(unsupported.name)' is left out: \(unsupported.reason)")
+            }
+        }
+        if !failures.isEmpty {
+            throw SwerveError.invalid("model '\(name)' failed to load: " + failures.joined(separator: "; "))
+        }
+        return loaded.map(\.version)
+    }
+
+    /// Unloads every version of a model after its queued and running requests finish.
+    /// - Throws: `notFound` for a model that is not loaded.
+    public func unload(_ name: String) async throws {
+        let retired: [ServedVersion]? = models.withLock { models in
+            guard var slot = models[name] else { return nil }
+            let served = Array(slot.served.values)
+            for version in slot.versions.keys { slot.versions[version] = slot.served[version] == nil ? .unloaded : .unloading }
+            slot.served = [:]
+            slot.failure = nil
+            models[name] = slot
+            return served
+        }
+        guard let retired else {
+            throw SwerveError.notFound("Request for unknown model: '\(name)' is not found")
+        }
+        for old in retired {
+            await old.pool.shutdown()
+            models.withLock { $0[name]?.versions[old.version] = .unloaded }
+        }
+        logger.info("unloaded model '\(name)'")
+    }
+
+    /// Unloads everything, letting queued requests finish.
+    public func shutdown() async {
+        let names = models.withLock { Array($0.keys) }
+        for name in names { try? await unload(name) }
+    }
+
+    /// The version that serves a request: the one asked for, or the highest ready version.
+    /// - Throws: `notFound` for an unknown model or version, `unavailable` when it is not ready.
+    public func resolve(_ name: String, version: Int?) throws -> ServedVersion {
+        try models.withLock { models in
+            guard let slot = models[name] else {
+                throw SwerveError.notFound("Request for unknown model: '\(name)' is not found")
+            }
+            if let version {
+                if let served = slot.served[version] { return served }
+                guard let state = slot.versions[version] else {
+                    throw SwerveError.notFound("Request for unknown model: '\(name)' version \(version) is not found")
+                }
+                throw SwerveError.unavailable("model '\(name)' version \(version) is not ready: \(state.reason)")
+            }
+            if let latest = slot.served.keys.max(), let served = slot.served[latest] { return served }
+            if let failure = slot.failure {
+                throw SwerveError.unavailable("model '\(name)' is not ready: \(failure)")
+            }
+            let reasons = slot.versions.sorted { $0.key < $1.key }.map { "version \($0.key): \($0.value.reason)" }
+            throw SwerveError.unavailable("model '\(name)' is not ready: " + (reasons.isEmpty ? "not loaded" : reasons.joined(separator: "; ")))
+        }
+    }
+
+    /// Ready versions of a model, ascending.
+    public func readyVersions(_ name: String) -> [Int] {
+        models.withLock { ($0[name]?.served.keys).map { $0.sorted() } ?? [] }
+    }
+
+    /// Every known model version with its state, sorted by name and version.
+    public func statuses() -> [ModelVersionStatus] {
+        models.withLock { models in
+            models.sorted { $0.key < $1.key }.flatMap { name, slot -> [ModelVersionStatus] in
+                if slot.versions.isEmpty, let failure = slot.failure {
+                    return [ModelVersionStatus(name: name, version: nil, state: .failed(failure))]
+                }
+                return slot.versions.sorted { $0.key < $1.key }.map {
+                    ModelVersionStatus(name: name, version: $0.key, state: $0.value)
+                }
+            }
+        }
+    }
+
+    /// True when no model is loading.
+    public var isSettled: Bool {
+        models.withLock { $0.values.allSatisfy { !$0.versions.values.contains(.loading) } }
+    }
+
+    /// Runs a request on the version it names.
+    public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
+        let served = try resolve(request.modelName, version: request.modelVersion)
+        let outputNames = try RequestValidator.validate(request, against: served.io, modelName: served.name)
+        let outputs = try await served.pool.submit(inputs: request.inputs, outputs: outputNames)
+        return InferenceResponse(
+            modelName: served.name, modelVersion: served.version, id: request.id, outputs: outputs)
+    }
+
+    // MARK: - Loading one version
+
+    private func fail(_ name: String, reason: String) throws -> [Int] {
+        logger.error("failed to load model '\(name)': \(reason)")
+        models.withLock { models in
+            var slot = models[name] ?? ModelSlot()
+            slot.failure = reason
+            models[name] = slot
+        }
+        throw SwerveError.invalid("model '\(name)' failed to load: \(reason)")
+    }
+
+    private func loadVersion(entry: ModelRepository.Entry, version: Int, parsed: ModelConfigText.Parsed?) async throws -> ServedVersion {
+        let filename = parsed.flatMap { $0.config.defaultModelFilename.isEmpty ? nil : $0.config.defaultModelFilename }
+            ?? backend.defaultModelFilename
+        let modelPath = entry.versionPath(version) + "/" + filename
+        guard FileManager.default.fileExists(atPath: modelPath) else {
+            throw SwerveError.invalid("model file '\(modelPath)' not found")
+        }
+        let groups = parsed?.config.instanceGroup ?? []
+        let instanceCount = max(1, groups.reduce(0) { $0 + max(1, Int($1.count)) })
+        let threads = options.intraOpThreads ?? max(1, options.cpuBudget / instanceCount)
+        let instanceOptions = InstanceOptions(intraOpThreads: threads, interOpThreads: 1)
+        let backend = self.backend
+        let completion = options.completion
+        let name = entry.name
+
+        let first = try await Blocking.run { try backend.loadInstance(modelPath: modelPath, options: instanceOptions) }
+        let completed = try completion.complete(parsed, modelName: name, signature: first.signature, backend: backend)
+        var instances: [any ModelInstance] = [first]
+        for _ in 1..<max(1, Int(completed.config.instanceGroup.reduce(0) { $0 + $1.count })) {
+            instances.append(try await Blocking.run { try backend.loadInstance(modelPath: modelPath, options: instanceOptions) })
+        }
+        let configuredQueue = Int(completed.config.dynamicBatching.defaultQueuePolicy.maxQueueSize)
+        let pool = InstancePool(
+            instances: instances, maxQueueSize: configuredQueue > 0 ? configuredQueue : options.defaultMaxQueueSize,
+            label: "'\(name)' version \(version)")
+        return ServedVersion(
+            name: name, version: version, config: completed.config, io: completed.io,
+            unsupportedOutputs: first.signature.unsupportedOutputs, pool: pool)
+    }
+
+    /// `inputs x FP32 [-1, 16]; outputs y FP32 [-1, 16]`.
+    static func describe(_ io: ModelIO) -> String {
+        let inputs = io.inputs.map { "\($0.name) \($0.dataType.rawValue) \(Shape.describe($0.shape))" }.joined(separator: ", ")
+        let outputs = io.outputs.map { "\($0.name) \($0.dataType.rawValue) \(Shape.describe($0.shape))" }.joined(separator: ", ")
+        return "inputs \(inputs); outputs \(outputs); max_batch_size \(io.maxBatchSize)"
+    }
+}

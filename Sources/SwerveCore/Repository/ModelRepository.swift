@@ -1,0 +1,70 @@
+import Foundation
+
+/// A Triton-layout model repository on disk: `<root>/<model>/[config.pbtxt]` and numeric
+/// version folders `<root>/<model>/<version>/`.
+public struct ModelRepository: Sendable {
+    /// One model folder as found on disk.
+    public struct Entry: Sendable, Equatable {
+        /// The model name (the folder name).
+        public var name: String
+        /// The model folder.
+        public var path: String
+        /// The numeric version folders found, ascending.
+        public var versions: [Int]
+        /// The text of `config.pbtxt`, if there is one.
+        public var configText: String?
+
+        /// The folder of one version.
+        public func versionPath(_ version: Int) -> String { path + "/" + String(version) }
+    }
+
+    /// The repository's root folder.
+    public var root: String
+
+    /// Creates a repository rooted at `root`.
+    public init(root: String) {
+        self.root = root
+    }
+
+    /// Lists the model folders, sorted by name. Hidden folders and files are ignored.
+    /// - Throws: ``SwerveError`` (`notFound`) when the root is missing or not a folder.
+    public func scan() throws -> [Entry] {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+            throw SwerveError.notFound("model repository '\(root)' does not exist or is not a folder")
+        }
+        let names = try fm.contentsOfDirectory(atPath: root).sorted()
+        return names.compactMap { name in
+            guard !name.hasPrefix(".") else { return nil }
+            return entry(named: name)
+        }
+    }
+
+    /// Reads one model folder, or `nil` when there is no folder of that name.
+    public func entry(named name: String) -> Entry? {
+        guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else { return nil }
+        let fm = FileManager.default
+        let path = root + "/" + name
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else { return nil }
+        let children = (try? fm.contentsOfDirectory(atPath: path)) ?? []
+        let versions = children.compactMap { child -> Int? in
+            guard let version = Self.parseVersion(child) else { return nil }
+            var childIsDir: ObjCBool = false
+            guard fm.fileExists(atPath: path + "/" + child, isDirectory: &childIsDir), childIsDir.boolValue else { return nil }
+            return version
+        }.sorted()
+        let configText = try? String(contentsOfFile: path + "/config.pbtxt", encoding: .utf8)
+        return Entry(name: name, path: path, versions: versions, configText: configText)
+    }
+
+    /// A version folder name is a positive decimal number without sign or leading zeros.
+    static func parseVersion(_ name: String) -> Int? {
+        guard let first = name.utf8.first, first != UInt8(ascii: "0"),
+              name.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              let value = Int(name), value > 0
+        else { return nil }
+        return value
+    }
+}

@@ -1,0 +1,80 @@
+/// Validates a model repository without serving it: for each model and version, the completed
+/// configuration or every problem found, with the fix in plain words (`swerve check`).
+public struct RepositoryCheck: Sendable {
+    /// What was found for one model version.
+    public struct VersionReport: Sendable {
+        /// The version number.
+        public var version: Int
+        /// The inputs and outputs it would serve, when it loads.
+        public var io: ModelIO?
+        /// Outputs it would leave out.
+        public var unsupportedOutputs: [UnsupportedTensor]
+        /// The problem that would stop it loading.
+        public var problem: String?
+    }
+
+    /// What was found for one model.
+    public struct ModelReport: Sendable {
+        /// The model name.
+        public var name: String
+        /// A problem with the model as a whole (its configuration, its folders).
+        public var problem: String?
+        /// The versions its policy selects.
+        public var versions: [VersionReport]
+        /// True when the model and every selected version would load.
+        public var ok: Bool { problem == nil && versions.allSatisfy { $0.problem == nil } }
+    }
+
+    let repository: ModelRepository
+    let backend: any InferenceBackend
+    let completion: ModelConfigCompletion
+
+    /// Creates a check of `repository` with `backend`.
+    public init(repository: ModelRepository, backend: any InferenceBackend, completion: ModelConfigCompletion) {
+        self.repository = repository
+        self.backend = backend
+        self.completion = completion
+    }
+
+    /// Checks every model of the repository.
+    /// - Throws: only when the repository cannot be read.
+    public func run() throws -> [ModelReport] {
+        try repository.scan().map(check)
+    }
+
+    /// Checks one model folder.
+    public func check(_ entry: ModelRepository.Entry) -> ModelReport {
+        var report = ModelReport(name: entry.name, problem: nil, versions: [])
+        let parsed: ModelConfigText.Parsed?
+        do {
+            parsed = try entry.configText.map(ModelConfigText.parse)
+        } catch {
+            report.problem = "\(error)"
+            return report
+        }
+        let versions = VersionPolicy(parsed?.config.versionPolicy ?? .init()).select(from: entry.versions)
+        if entry.versions.isEmpty {
+            report.problem = "no version folder: put the model file at \(entry.path)/1/\(backend.defaultModelFilename)"
+            return report
+        }
+        if versions.isEmpty {
+            report.problem = "no version matches version_policy (found \(entry.versions)); change the policy or add the version folders"
+            return report
+        }
+        for version in versions {
+            let filename = parsed.flatMap { $0.config.defaultModelFilename.isEmpty ? nil : $0.config.defaultModelFilename }
+                ?? backend.defaultModelFilename
+            let path = entry.versionPath(version) + "/" + filename
+            var versionReport = VersionReport(version: version, io: nil, unsupportedOutputs: [], problem: nil)
+            do {
+                let instance = try backend.loadInstance(modelPath: path, options: InstanceOptions())
+                versionReport.unsupportedOutputs = instance.signature.unsupportedOutputs
+                versionReport.io = try completion.complete(parsed, modelName: entry.name, signature: instance.signature, backend: backend).io
+            } catch {
+                versionReport.problem = "\(error)"
+            }
+            report.versions.append(versionReport)
+        }
+        return report
+    }
+}
