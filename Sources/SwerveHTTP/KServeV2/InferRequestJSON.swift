@@ -1,0 +1,71 @@
+import Foundation
+import SwerveCore
+
+/// The JSON part of a KServe v2 inference request, decoded straight into core tensors.
+struct InferRequestJSON: Decodable {
+    struct Input: Decodable {
+        var name: String
+        var dataType: DataType
+        var shape: [Int]
+        var parameters: [String: ParameterJSON]?
+        /// The decoded elements, when the tensor came as JSON `data`.
+        var data: [UInt8]?
+
+        enum CodingKeys: String, CodingKey {
+            case name, shape, datatype, parameters, data
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            let typeName = try container.decode(String.self, forKey: .datatype)
+            guard let dataType = DataType(rawValue: typeName) else {
+                let names = DataType.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SwerveError.invalid("input '\(name)': unknown datatype '\(typeName)'; use one of \(names)")
+            }
+            self.dataType = dataType
+            shape = try container.decode([Int].self, forKey: .shape)
+            parameters = try container.decodeIfPresent([String: ParameterJSON].self, forKey: .parameters)
+            let expected = try Shape.elementCount(shape, tensorName: name)
+            if parameters?["binary_data_size"] != nil {
+                guard !container.contains(.data) else {
+                    throw SwerveError.invalid("input '\(name)' has both 'data' and binary_data_size; send one")
+                }
+                data = nil
+                return
+            }
+            if parameters?["shared_memory_region"] != nil {
+                throw SwerveError.invalid("input '\(name)': shared memory is not supported by this server; send the data in the request")
+            }
+            guard container.contains(.data) else {
+                throw SwerveError.invalid("input '\(name)' has no 'data' (and no binary_data_size parameter)")
+            }
+            let decoded = try TensorJSON.decode(try container.superDecoder(forKey: .data), dataType: dataType, expectedCount: expected)
+            guard decoded.count == expected else {
+                throw SwerveError.invalid(
+                    "input '\(name)': shape \(Shape.describe(shape)) needs \(expected) elements but 'data' has \(decoded.count)")
+            }
+            data = decoded.bytes
+        }
+    }
+
+    struct Output: Decodable {
+        var name: String
+        var parameters: [String: ParameterJSON]?
+    }
+
+    var id: String?
+    var parameters: [String: ParameterJSON]?
+    var inputs: [Input]
+    var outputs: [Output]?
+
+    /// Parses the JSON header of a request.
+    /// - Throws: ``SwerveError`` (`invalidArgument`) describing the first problem.
+    static func parse(_ bytes: some Collection<UInt8>) throws -> InferRequestJSON {
+        do {
+            return try JSONDecoder().decode(InferRequestJSON.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw SwerveError.invalid("invalid inference request JSON: \(JSONErrorDescription.describe(error))")
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Logging
+import SwerveCore
+import SwerveONNXRuntime
+
+/// Options shared by `serve` and `check`.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The model repository folder (Triton layout: <name>/<version>/model.onnx).", valueName: "dir"))
+    var modelRepository: String
+
+    @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then the project's .venv, then the system loader.", valueName: "path"))
+    var onnxruntimeLib: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    var logLevel: Logger.Level = .info
+
+    @Option(name: .long, help: ArgumentHelp("max_batch_size given to models without a config that have a variable first dimension.", valueName: "n"))
+    var defaultMaxBatchSize: Int = 64
+
+    /// Opens ONNX Runtime, or exits with the error that says where it looked.
+    func makeBackend() throws -> ONNXRuntimeBackend {
+        do {
+            return try ONNXRuntimeBackend(libraryPath: onnxruntimeLib)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func bootstrapLogging() {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -1,0 +1,182 @@
+import Foundation
+@testable import SwerveCore
+import SwerveTesting
+import Logging
+import Testing
+
+struct ModelManagerTests {
+    func makeManager(_ repo: TemporaryRepository, _ models: [String: FakeBackend.FakeModel], queue: Int = 1024) -> ModelManager {
+        ModelManager(
+            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: models),
+            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2, defaultMaxQueueSize: queue),
+            logger: Logger(label: "test"))
+    }
+
+    func request(_ model: String, version: Int? = nil, values: [Float] = [1, 2, 3, 4]) -> InferenceRequest {
+        let data = values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
+        return InferenceRequest(
+            modelName: model, modelVersion: version,
+            inputs: [NamedTensor(name: "x", tensor: Tensor(dataType: .fp32, shape: [1, values.count], data: data))])
+    }
+
+    /// A model with a broken config fails alone; the others serve.
+    @Test func brokenModelDoesNotStopTheOthers() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("good")
+        try repo.addModel("bad", config: "input [ { name: \"nope\" } ]")
+        let manager = makeManager(repo, ["good": .identity(), "bad": .identity()])
+        try await manager.loadAll()
+        let response = try await manager.infer(request("good"))
+        #expect(response.outputs.first?.tensor == request("good").inputs[0].tensor)
+        let error = await #expect(throws: SwerveError.self) { try await manager.infer(request("bad")) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("input[0].name") == true)
+        await manager.shutdown()
+    }
+
+    /// Unknown models and versions are notFound; the default version is the highest ready one.
+    @Test func resolvesVersions() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", versions: [1, 2, 3], config: "version_policy: { specific: { versions: [1, 2] } }")
+        let manager = makeManager(repo, ["m": .identity()])
+        try await manager.loadAll()
+        #expect(manager.readyVersions("m") == [1, 2])
+        #expect(try await manager.infer(request("m")).modelVersion == 2)
+        #expect(try await manager.infer(request("m", version: 1)).modelVersion == 1)
+        let missingVersion = await #expect(throws: SwerveError.self) { try await manager.infer(request("m", version: 3)) }
+        #expect(missingVersion?.code == .notFound)
+        let missingModel = await #expect(throws: SwerveError.self) { try await manager.infer(request("nope")) }
+        #expect(missingModel?.code == .notFound)
+        await manager.shutdown()
+    }
+
+    /// A full queue refuses at once with unavailable instead of waiting.
+    @Test func fullQueueRefusesImmediately() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("slow")
+        let manager = makeManager(repo, ["slow": .identity(delay: 0.3)], queue: 2)
+        try await manager.loadAll()
+        let results = await withTaskGroup(of: SwerveError.Code?.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    do {
+                        _ = try await manager.infer(request("slow"))
+                        return nil
+                    } catch let error as SwerveError {
+                        return error.code
+                    } catch {
+                        return .internal
+                    }
+                }
+            }
+            return await group.reduce(into: [SwerveError.Code?]()) { $0.append($1) }
+        }
+        // One runs, two wait, three are refused.
+        #expect(results.filter { $0 == nil }.count == 3)
+        #expect(results.filter { $0 == .unavailable }.count == 3)
+        await manager.shutdown()
+    }
+
+    /// A request cancelled while it waits is removed from the queue and never runs.
+    @Test func cancelledRequestNeverRuns() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("slow")
+        let runs = RunCounter()
+        let model = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
+            runs.increment()
+            Thread.sleep(forTimeInterval: 0.3)
+            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
+        }
+        let manager = makeManager(repo, ["slow": model])
+        try await manager.loadAll()
+        let first = Task { try await manager.infer(request("slow")) }
+        try await Task.sleep(for: .milliseconds(50))
+        let second = Task { try await manager.infer(request("slow")) }
+        try await Task.sleep(for: .milliseconds(50))
+        second.cancel()
+        let error = await #expect(throws: SwerveError.self) { try await second.value }
+        #expect(error?.code == .cancelled)
+        _ = try await first.value
+        await manager.shutdown()
+        #expect(runs.value == 1)
+    }
+
+    /// Requests that do not match the model are refused before they are queued.
+    @Test func invalidRequestsAreRefusedBeforeQueueing() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", config: "max_batch_size: 2")
+        let manager = makeManager(repo, ["m": .identity()])
+        try await manager.loadAll()
+        var wrongType = request("m")
+        wrongType.inputs[0].tensor.dataType = .int32
+        var wrongName = request("m")
+        wrongName.inputs[0].name = "z"
+        var tooBig = request("m")
+        tooBig.inputs[0].tensor = Tensor(dataType: .fp32, shape: [3, 4], data: [UInt8](repeating: 0, count: 48))
+        var wrongOutput = request("m")
+        wrongOutput.outputs = [.init(name: "q")]
+        let missing = InferenceRequest(modelName: "m", inputs: [])
+        for (bad, fragment) in [(wrongType, "datatype"), (wrongName, "unexpected input 'z'"), (tooBig, "max_batch_size"), (wrongOutput, "unexpected output 'q'"), (missing, "missing input 'x'")] {
+            let error = await #expect(throws: SwerveError.self) { try await manager.infer(bad) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.message.contains(fragment) == true, "\(error?.message ?? "")")
+        }
+        await manager.shutdown()
+    }
+
+    /// Unload lets in-flight requests finish, then the model answers notFound/unavailable.
+    @Test func unloadDrainsInFlightRequests() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("slow")
+        let manager = makeManager(repo, ["slow": .identity(delay: 0.2)])
+        try await manager.loadAll()
+        let inFlight = Task { try await manager.infer(request("slow")) }
+        try await Task.sleep(for: .milliseconds(50))
+        try await manager.unload("slow")
+        _ = try await inFlight.value
+        let error = await #expect(throws: SwerveError.self) { try await manager.infer(request("slow")) }
+        #expect(error?.code == .unavailable)
+        #expect(manager.statuses().first?.state == .unloaded)
+    }
+
+    /// Several instances run requests at the same time.
+    @Test func instancesRunConcurrently() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("slow", config: "instance_group [ { count: 3 kind: KIND_CPU } ]")
+        let concurrent = RunCounter()
+        let model = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
+            concurrent.enter()
+            Thread.sleep(forTimeInterval: 0.2)
+            concurrent.leave()
+            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
+        }
+        let manager = makeManager(repo, ["slow": model])
+        try await manager.loadAll()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<3 { group.addTask { _ = try await manager.infer(request("slow")) } }
+            try await group.waitForAll()
+        }
+        #expect(concurrent.peak == 3)
+        await manager.shutdown()
+    }
+}
+
+/// Counts calls and the most that overlapped, from any thread.
+final class RunCounter: @unchecked Sendable {
+    // @unchecked: all state is guarded by `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    private var active = 0
+    private(set) var peak = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
+    func enter() { lock.withLock { active += 1; peak = max(peak, active) } }
+    func leave() { lock.withLock { active -= 1 } }
+}

@@ -1,0 +1,74 @@
+"""Fixtures: model repositories generated once per session, and the real `swerve` binary serving them.
+
+Run: .venv/bin/python -m pytest tests/integration      (SWERVE_BIN overrides .build/debug/swerve)
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tritonclient.http as httpclient
+
+import model_factory
+from support import Reference, SwerveServer
+
+
+@pytest.fixture(scope="session")
+def repos(tmp_path_factory) -> dict[str, Path]:
+    """Every repository the suite serves, generated once: main, versions, broken, shutdown, example."""
+    root = tmp_path_factory.mktemp("repositories")
+    paths = {name: root / name for name in ("main", "versions", "broken", "shutdown", "example")}
+    model_factory.make_main_repo(paths["main"])
+    model_factory.make_versions_repo(paths["versions"])
+    model_factory.make_broken_repo(paths["broken"])
+    model_factory.make_shutdown_repo(paths["shutdown"])
+    model_factory.load_example_script().make_example_repo(paths["example"], quiet=True)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def model_files(repos) -> dict[str, Path]:
+    """Model name -> version 1 model.onnx in the main repository (for reference answers)."""
+    return {p.parent.parent.name: p for p in sorted(repos["main"].glob("*/1/model.onnx"))}
+
+
+@pytest.fixture(scope="session")
+def logs(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def start_server(logs):
+    """Starts a `swerve serve` on a repository; every server started is stopped at session end
+    (tests that stop one themselves check its exit)."""
+    started: list[SwerveServer] = []
+
+    def start(repository: Path, name: str, extra_args: tuple[str, ...] = (), **kwargs) -> SwerveServer:
+        server = SwerveServer(repository, logs / f"{name}-{len(started)}.log", extra_args, **kwargs)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        if server.alive():
+            server.kill()
+
+
+@pytest.fixture(scope="session")
+def server(repos, logs):
+    """The shared server on the main repository (example models + test models)."""
+    srv = SwerveServer(repos["main"], logs / "main.log").start()
+    yield srv
+    srv.stop_and_check()
+
+
+@pytest.fixture
+def client(server):
+    c = httpclient.InferenceServerClient(server.address, network_timeout=30, connection_timeout=10)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def reference() -> Reference:
+    return Reference()

@@ -1,0 +1,308 @@
+"""Helpers for the integration tests: starting and stopping the real `swerve` binary, raw HTTP,
+and reference answers from Python's onnxruntime."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+
+
+def swerve_binary() -> Path:
+    """The binary under test: $SWERVE_BIN, else the debug build in the project."""
+    return Path(os.environ.get("SWERVE_BIN", PROJECT_ROOT / ".build" / "debug" / "swerve"))
+
+
+def onnxruntime_library() -> Path:
+    """The libonnxruntime that Python's onnxruntime (the reference) uses, so both run the same code."""
+    capi = Path(onnxruntime.__file__).parent / "capi"
+    candidates = sorted(capi.glob("libonnxruntime.so*"))
+    assert candidates, f"no libonnxruntime.so in {capi}"
+    return candidates[0]
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (bind port 0 and let the kernel pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_swerve(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Runs `swerve ARGS…` to completion and returns its exit status and output."""
+    return subprocess.run([str(swerve_binary()), *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+class SwerveServer:
+    """One `swerve serve` process on a free port of 127.0.0.1, logging to a file."""
+
+    def __init__(self, repository: Path, log_path: Path, extra_args: tuple[str, ...] = (),
+                 onnxruntime_lib: bool = True, env: dict | None = None,
+                 ready_path: str = "/v2/health/ready"):
+        self.ready_path = ready_path
+        self.repository = Path(repository)
+        self.log_path = Path(log_path)
+        self.extra_args = tuple(extra_args)
+        self.onnxruntime_lib = onnxruntime_lib
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def command(self) -> list[str]:
+        cmd = [str(swerve_binary()), "serve", "--model-repository", str(self.repository),
+               "--http-port", str(self.port), "--http-address", "127.0.0.1", "--log-level", "info"]
+        if self.onnxruntime_lib:
+            cmd += ["--onnxruntime-lib", str(onnxruntime_library())]
+        return cmd + list(self.extra_args)
+
+    def start(self) -> "SwerveServer":
+        binary = swerve_binary()
+        assert binary.exists(), (f"swerve binary not found at {binary}: build it with "
+                                 "`swift build --product swerve` or set SWERVE_BIN")
+        for attempt in range(3):  # the free port may be taken between the probe and the bind
+            self.port = free_port()
+            log = open(self.log_path, "ab")
+            log.write(f"$ {' '.join(self.command())}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, env=self.env)
+            log.close()
+            if self._wait_ready():
+                return self
+            if self.process.poll() is None:
+                break  # running but never ready: not a port clash
+            if "in use" not in self.log_text().lower():
+                break
+        self.kill()
+        raise AssertionError(f"swerve did not become ready within {READY_TIMEOUT_S:.0f} s "
+                             f"(exit status {self.process.returncode}); log:\n{self.log_tail()}")
+
+    def _wait_ready(self) -> bool:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            try:
+                if requests.get(self.url + self.ready_path, timeout=2).status_code == 200:
+                    return True
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def stop(self) -> int:
+        """SIGTERM, then waits up to STOP_TIMEOUT_S; returns the exit status (kills on timeout)."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                raise AssertionError(f"swerve did not exit within {STOP_TIMEOUT_S:.0f} s of SIGTERM; "
+                                     f"log:\n{self.log_tail()}")
+        return self.process.returncode
+
+    def stop_and_check(self) -> None:
+        status = self.stop()
+        assert status == 0, f"swerve exited with status {status} after SIGTERM; log:\n{self.log_tail()}"
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    # -- facts ------------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def address(self) -> str:
+        """host:port, as tritonclient.http wants it."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def rss_kib(self) -> int:
+        """Resident set size (VmRSS) in KiB, from /proc."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS in /proc status")
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP helpers
+
+def assert_json_error(response: requests.Response, statuses: tuple[int, ...] | range = range(400, 500)) -> str:
+    """Asserts an error status in `statuses` and a body {"error": "<non-empty message>"}; returns it."""
+    assert response.status_code in statuses, (
+        f"expected status in {statuses}, got {response.status_code}: {response.text[:500]!r}")
+    try:
+        body = response.json()
+    except ValueError:
+        raise AssertionError(f"error body is not JSON (status {response.status_code}): {response.text[:300]!r}")
+    assert isinstance(body, dict) and isinstance(body.get("error"), str) and body["error"].strip(), (
+        f"error body lacks a message: {body!r}")
+    return body["error"]
+
+
+def infer_json(server: SwerveServer, model: str, body, version: str | None = None,
+               session: requests.Session | None = None, timeout: float = 30) -> requests.Response:
+    """POSTs a KServe v2 JSON inference request (a dict, or raw str/bytes sent as they are)."""
+    path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/infer"
+    data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return (session or requests).post(server.url + path, data=data, timeout=timeout,
+                                      headers={"Content-Type": "application/json"})
+
+
+def tensor_json(name: str, array: np.ndarray, datatype: str, nested: bool = False) -> dict:
+    """A KServe v2 JSON input tensor: flat data by default, nested lists when `nested`."""
+    if datatype == "BYTES":
+        data = [v.decode() if isinstance(v, bytes) else str(v) for v in array.reshape(-1)]
+        if nested:
+            data = np.array(data, dtype=object).reshape(array.shape).tolist()
+    else:
+        data = array.tolist() if nested else array.reshape(-1).tolist()
+    return {"name": name, "shape": list(array.shape), "datatype": datatype, "data": data}
+
+
+def output_array(response_body: dict, name: str, np_dtype) -> np.ndarray:
+    """An output of a JSON response as a numpy array of its declared shape."""
+    for output in response_body["outputs"]:
+        if output["name"] == name:
+            return np.array(output["data"], dtype=np_dtype).reshape(output["shape"])
+    raise AssertionError(f"no output {name!r} in {[o['name'] for o in response_body['outputs']]}")
+
+
+def raw_http(port: int, head: bytes, body_chunks=(), timeout: float = 10) -> tuple[int, bytes]:
+    """Sends a raw HTTP request, stops sending as soon as the server answers, and returns
+    (status, body). Lets a test send a body that the server should refuse before it ends."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        sock.sendall(head)
+        sock.setblocking(False)
+        deadline = time.monotonic() + timeout
+        received = b""
+        import select
+        for chunk in body_chunks:
+            view = memoryview(chunk)
+            while view:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("server neither read the body nor answered")
+                readable, writable, _ = select.select([sock], [sock], [], 0.5)
+                if readable:
+                    break
+                if writable:
+                    try:
+                        sent = sock.send(view)
+                    except (BrokenPipeError, ConnectionResetError):
+                        break
+                    view = view[sent:]
+            else:
+                continue
+            break
+        sock.setblocking(True)
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        while b"\r\n\r\n" not in received:
+            try:
+                data = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+            received += data
+        head_end = received.find(b"\r\n\r\n")
+        assert head_end >= 0, f"no complete HTTP response head: {received[:200]!r}"
+        status = int(received.split(b" ", 2)[1])
+        headers = {}
+        for line in received[:head_end].split(b"\r\n")[1:]:
+            key, _, value = line.partition(b":")
+            headers[key.strip().lower()] = value.strip()
+        body = received[head_end + 4:]
+        length = int(headers.get(b"content-length", b"0") or 0)
+        while len(body) < length:
+            try:
+                data = sock.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not data:
+                break
+            body += data
+        return status, body
+    finally:
+        sock.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference answers
+
+class Reference:
+    """Python onnxruntime sessions on the same model files, cached per path (thread-safe)."""
+
+    def __init__(self):
+        self._sessions: dict[Path, onnxruntime.InferenceSession] = {}
+        self._lock = threading.Lock()
+
+    def session(self, path: Path) -> onnxruntime.InferenceSession:
+        with self._lock:
+            if path not in self._sessions:
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = 1
+                self._sessions[path] = onnxruntime.InferenceSession(
+                    str(path), options, providers=["CPUExecutionProvider"])
+            return self._sessions[path]
+
+    def run(self, path: Path, feeds: dict[str, np.ndarray]) -> dict[str, object]:
+        session = self.session(path)
+        names = [o.name for o in session.get_outputs()]
+        return dict(zip(names, session.run(None, feeds)))
+
+
+def assert_same(got: np.ndarray, expected: np.ndarray, what: str = "") -> None:
+    """Exactly equal for integers, booleans and strings; within 1e-6 relative for floats."""
+    got = np.asarray(got)
+    expected = np.asarray(expected)
+    assert got.shape == expected.shape, f"{what}: shape {got.shape} != expected {expected.shape}"
+    if expected.dtype.kind == "f":
+        np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64), rtol=1e-6,
+                                   atol=0, err_msg=what)
+    elif expected.dtype.kind in "OUS":
+        norm = lambda a: [v.decode() if isinstance(v, bytes) else v for v in a.reshape(-1)]
+        assert norm(got) == norm(expected), f"{what}: {norm(got)[:8]} != {norm(expected)[:8]}"
+    else:
+        assert got.dtype == expected.dtype or got.dtype.kind == expected.dtype.kind, (
+            f"{what}: dtype {got.dtype} != {expected.dtype}")
+        assert np.array_equal(got, expected), f"{what}: {got.reshape(-1)[:8]} != {expected.reshape(-1)[:8]}"

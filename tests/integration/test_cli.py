@@ -1,0 +1,78 @@
+"""The command line: help texts, finding ONNX Runtime, and a clear failure when it is missing."""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+import requests
+
+from support import SwerveServer, free_port, run_swerve
+
+SERVE_FLAGS = ["--model-repository", "--http-port", "--http-address", "--log-level", "--onnxruntime-lib",
+               "--intra-op-threads", "--max-request-size"]
+
+
+def test_top_level_help_names_the_subcommands_and_every_flag():
+    result = run_swerve("--help")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for word in ("serve", "check", *SERVE_FLAGS):
+        assert word in output, f"{word} missing from `swerve --help`:\n{output}"
+
+
+def test_serve_help_names_every_flag():
+    result = run_swerve("serve", "--help")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    for flag in SERVE_FLAGS:
+        assert flag in output, f"{flag} missing from `swerve serve --help`:\n{output}"
+
+
+def test_check_help_names_the_repository_flag():
+    result = run_swerve("check", "--help")
+    assert result.returncode == 0
+    assert "--model-repository" in result.stdout + result.stderr
+
+
+def test_unknown_flag_is_refused(repos):
+    result = run_swerve("serve", "--model-repository", str(repos["example"]), "--no-such-flag")
+    assert result.returncode != 0
+    assert "no-such-flag" in result.stdout + result.stderr
+
+
+def test_serve_finds_onnxruntime_in_the_project_venv_without_being_told(repos, logs):
+    env = {k: v for k, v in os.environ.items() if k != "SWERVE_ONNXRUNTIME_LIB"}
+    server = SwerveServer(repos["example"], logs / "default-ort.log", onnxruntime_lib=False, env=env)
+    try:
+        server.start()
+        assert requests.get(server.url + "/v2/models/dense_tiny/ready", timeout=5).status_code == 200
+    finally:
+        if server.process is not None:
+            server.stop_and_check()
+
+
+def serve_expecting_exit(*args: str) -> subprocess.CompletedProcess:
+    """Runs `swerve serve ARGS` that should refuse to start; fails if it keeps serving instead."""
+    try:
+        return run_swerve("serve", *args, timeout=20)
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(f"swerve serve {' '.join(args)} kept running instead of exiting: {error.stderr!r:.1000}")
+
+
+def test_a_missing_onnxruntime_library_is_a_clear_error(repos):
+    missing = "/nonexistent/dir/libonnxruntime.so.1.32.0"
+    result = serve_expecting_exit("--model-repository", str(repos["example"]), "--http-port", str(free_port()),
+                                  "--http-address", "127.0.0.1", "--onnxruntime-lib", missing)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert missing in output, f"the error should name the path it tried:\n{output[-2000:]}"
+
+
+@pytest.mark.parametrize("args", [["--intra-op-threads", "-2"], ["--http-port", "70000"],
+                                  ["--max-request-size", "-1"], ["--log-level", "shouting"]])
+def test_invalid_flag_values_are_refused(repos, args):
+    port = [] if "--http-port" in args else ["--http-port", str(free_port())]
+    result = serve_expecting_exit("--model-repository", str(repos["example"]), "--http-address", "127.0.0.1",
+                                  *port, *args)
+    assert result.returncode != 0, (result.stdout + result.stderr)[-2000:]

@@ -1,0 +1,67 @@
+"""Graceful shutdown: on SIGTERM (or SIGINT) requests already in flight complete with correct
+answers and the process exits 0."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+
+import numpy as np
+import requests
+
+from support import infer_json, output_array
+
+IN_FLIGHT = 4
+
+
+def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server, reference):
+    server = start_server(repos["shutdown"], "shutdown")
+    model = repos["shutdown"] / "slow" / "1" / "model.onnx"
+    # Warm up once (first run allocates), and measure how long one request takes.
+    began = time.monotonic()
+    response = infer_json(server, "slow", {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.0]}]})
+    assert response.status_code == 200, response.text
+    one_request = time.monotonic() - began
+
+    answers: dict[int, object] = {}
+    finished_at: dict[int, float] = {}
+
+    def send(index: int) -> None:
+        try:
+            body = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [float(index + 2)]}]}
+            answers[index] = infer_json(server, "slow", body, timeout=60)
+        except requests.RequestException as error:
+            answers[index] = error
+        finished_at[index] = time.monotonic()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(IN_FLIGHT)]
+    for thread in threads:
+        thread.start()
+    time.sleep(min(0.2, one_request / 2))  # the requests are on the wire and being served
+    signalled_at = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(60)
+
+    for index in range(IN_FLIGHT):
+        answer = answers.get(index)
+        assert isinstance(answer, requests.Response), f"request {index} failed during shutdown: {answer!r}"
+        assert answer.status_code == 200, f"request {index}: {answer.status_code} {answer.text[:300]}"
+        x = np.array([index + 2], np.float32)
+        expected = reference.run(model, {"x": x})["y"]
+        np.testing.assert_allclose(output_array(answer.json(), "y", np.float32), expected, rtol=1e-6)
+    # At least one request was still being served when the signal came (else the test proves nothing).
+    assert max(finished_at.values()) > signalled_at, "every request finished before SIGTERM: make the model slower"
+    server.stop_and_check()
+
+
+def test_sigint_exits_0(repos, start_server):
+    server = start_server(repos["shutdown"], "sigint")
+    server.process.send_signal(signal.SIGINT)
+    try:
+        status = server.process.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        raise AssertionError(f"swerve did not exit within 10 s of SIGINT; log:\n{server.log_tail()}")
+    assert status == 0, f"exit status {status} after SIGINT; log:\n{server.log_tail()}"
