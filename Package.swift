@@ -20,6 +20,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // Protocol-free core: tensors, configs, the model repository, the model manager, scheduling.
@@ -53,6 +56,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // KServe v2 gRPC frontend (GRPCInferenceService, grpc.health.v1) on grpc-swift-2.
+        .target(
+            name: "SwerveGRPC",
+            dependencies: [
+                "SwerveCore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Fakes shared by the test targets (a backend that needs no ONNX Runtime).
         .target(
             name: "SwerveTesting",
@@ -65,6 +81,7 @@ let package = Package(
                 "SwerveCore",
                 "SwerveONNXRuntime",
                 "SwerveHTTP",
+                "SwerveGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,6 +104,14 @@ let package = Package(
             dependencies: [
                 "SwerveCore", "SwerveHTTP", "SwerveTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwerveGRPCTests",
+            dependencies: [
+                "SwerveCore", "SwerveGRPC", "SwerveTesting",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -93,9 +93,14 @@ def test_1000_hostile_requests_get_4xx_json_errors_and_memory_stays_flat(hostile
 
 
 def test_declared_shape_of_2_pow_31_rows_with_16_values_is_a_400(hostile_server):
+    # Triton 2.48 aborts on this body; the shape must be checked against the data before allocating.
     body = {"inputs": [{"name": "x", "shape": [2147483648, 16], "datatype": "FP32", "data": [1.0] * 16}]}
-    message = assert_json_error(infer_json(hostile_server, "dense_tiny", body), (400,))
-    assert "shape" in message.lower() or "2147483648" in message
+    assert_json_error(infer_json(hostile_server, "dense_tiny", body), (400,))
+    # The same with the huge dimension where no max_batch_size check can catch it first.
+    body = {"inputs": [{"name": "x", "shape": [1, 2147483648], "datatype": "FP32", "data": [1.0] * 16}]}
+    assert_json_error(infer_json(hostile_server, "identity_fp32", body), (400,))
+    body = {"inputs": [{"name": "x", "shape": [-4, -4], "datatype": "FP32", "data": [1.0] * 16}]}
+    assert_json_error(infer_json(hostile_server, "identity_fp32", body), (400,))
     assert hostile_server.alive()
 
 

@@ -56,6 +56,14 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server,
     server.stop_and_check()
 
 
+def test_idle_keep_alive_connections_do_not_hold_up_shutdown(repos, start_server):
+    server = start_server(repos["shutdown"], "keep-alive")
+    with requests.Session() as session:  # keeps its connection open after the answer
+        for _ in range(3):
+            assert session.get(server.url + "/v2/health/live", timeout=5).status_code == 200
+        server.stop_and_check()
+
+
 def test_sigint_exits_0(repos, start_server):
     server = start_server(repos["shutdown"], "sigint")
     server.process.send_signal(signal.SIGINT)

@@ -38,4 +38,15 @@ public protocol ModelInstance: AnyObject, Sendable {
     /// and fixed dimensions match, and each buffer holds exactly the elements its shape describes.
     /// - Throws: ``SwerveError`` (`modelFailed` when the model rejects the values).
     func run(inputs: [NamedTensor], outputs: [String]) throws -> [NamedTensor]
+    /// Runs the model as ``run(inputs:outputs:)`` does and reports how long each phase took.
+    func run(inputs: [NamedTensor], outputs: [String], timings: inout RunTimings) throws -> [NamedTensor]
+}
+
+extension ModelInstance {
+    /// Times the whole run as inference, for backends that cannot tell the phases apart.
+    public func run(inputs: [NamedTensor], outputs: [String], timings: inout RunTimings) throws -> [NamedTensor] {
+        let start = ContinuousClock.now
+        defer { timings.inferNanoseconds = (ContinuousClock.now - start).nanoseconds }
+        return try run(inputs: inputs, outputs: outputs)
+    }
 }

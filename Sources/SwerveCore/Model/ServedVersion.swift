@@ -11,9 +11,15 @@ public final class ServedVersion: Sendable {
     public let io: ModelIO
     /// Outputs of the model file that cannot be served.
     public let unsupportedOutputs: [UnsupportedTensor]
+    /// Class labels per output, from `label_filename` or the model's `labels.txt`.
+    public let labels: [String: [String]]
     let pool: InstancePool
 
-    init(name: String, version: Int, config: Inference_ModelConfig, io: ModelIO, unsupportedOutputs: [UnsupportedTensor], pool: InstancePool) {
+    /// The version's statistics so far.
+    public var statistics: ModelStatistics { pool.statistics.snapshot }
+
+    init(name: String, version: Int, config: Inference_ModelConfig, io: ModelIO, unsupportedOutputs: [UnsupportedTensor], labels: [String: [String]], pool: InstancePool) {
+        self.labels = labels
         self.name = name
         self.version = version
         self.config = config

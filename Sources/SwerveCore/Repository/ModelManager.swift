@@ -45,6 +45,14 @@ public final class ModelManager: Sendable {
         var served: [Int: ServedVersion] = [:]
         /// A failure that concerns the whole model (its configuration, no versions).
         var failure: String?
+        /// What the model was last loaded from, to notice changes when polling.
+        var source: Source?
+
+        struct Source: Equatable {
+            var configText: String?
+            var versions: [Int]
+            var overridden: Bool
+        }
     }
 
     /// The repository models come from.
@@ -84,17 +92,28 @@ public final class ModelManager: Sendable {
     /// Loads (or reloads) one model: the versions its policy selects. New versions become ready
     /// before versions no longer selected are unloaded.
     /// - Throws: ``SwerveError`` with the reason when the model or one of its versions fails.
+    /// - Parameter override: a configuration (and model files) given through the repository API
+    ///   instead of the repository's own.
     @discardableResult
-    public func load(_ name: String) async throws -> [Int] {
-        guard let entry = repository.entry(named: name) else {
-            throw SwerveError.notFound("model '\(name)' is not in the model repository '\(repository.root)'")
-        }
+    public func load(_ name: String, override: ModelOverride? = nil) async throws -> [Int] {
+        let entry: ModelRepository.Entry
         let parsed: ModelConfigText.Parsed?
         do {
-            parsed = try entry.configText.map(ModelConfigText.parse)
+            if let override {
+                (entry, parsed) = try override.materialize(name: name, repository: repository, modelFilename: backend.defaultModelFilename)
+            } else {
+                guard let found = repository.entry(named: name) else {
+                    throw SwerveError.notFound("model '\(name)' is not in the model repository '\(repository.root)'")
+                }
+                entry = found
+                parsed = try entry.configText.map(ModelConfigText.parse)
+            }
+        } catch let error as SwerveError where error.code == .notFound {
+            throw error
         } catch {
             return try fail(name, reason: "\(error)")
         }
+        models.withLock { $0[name, default: ModelSlot()].source = ModelSlot.Source(configText: entry.configText, versions: entry.versions, overridden: override != nil) }
         let versions = VersionPolicy(parsed?.config.versionPolicy ?? .init()).select(from: entry.versions)
         guard !versions.isEmpty else {
             let reason = entry.versions.isEmpty
@@ -182,6 +201,23 @@ public final class ModelManager: Sendable {
         logger.info("unloaded model '\(name)'")
     }
 
+    /// Rescans the repository (poll mode): loads new models, reloads models whose versions or
+    /// config changed (new versions are ready before old ones go), unloads models that are gone.
+    public func poll() async {
+        guard let entries = try? repository.scan() else { return }
+        let known = models.withLock { $0.compactMapValues(\.source) }
+        let present = Set(entries.map(\.name))
+        for entry in entries {
+            let current = ModelSlot.Source(configText: entry.configText, versions: entry.versions, overridden: false)
+            if let previous = known[entry.name], previous == current || previous.overridden { continue }
+            _ = try? await load(entry.name)
+        }
+        for name in known.keys where !present.contains(name) && known[name]?.overridden == false {
+            try? await unload(name)
+            models.withLock { $0[name] = nil }
+        }
+    }
+
     /// Unloads everything, letting queued requests finish.
     public func shutdown() async {
         let names = models.withLock { Array($0.keys) }
@@ -238,10 +274,31 @@ public final class ModelManager: Sendable {
     /// Runs a request on the version it names.
     public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
         let served = try resolve(request.modelName, version: request.modelVersion)
-        let outputNames = try RequestValidator.validate(request, against: served.io, modelName: served.name)
-        let outputs = try await served.pool.submit(inputs: request.inputs, outputs: outputNames)
-        return InferenceResponse(
-            modelName: served.name, modelVersion: served.version, id: request.id, outputs: outputs)
+        let start = ContinuousClock.now
+        do {
+            let outputNames = try RequestValidator.validate(request, against: served.io, modelName: served.name)
+            let batchSize = served.io.maxBatchSize > 0 ? (request.inputs.first?.tensor.shape.first ?? 1) : 1
+            let completed = try await served.pool.submit(inputs: request.inputs, outputs: outputNames, batchSize: batchSize)
+            served.pool.statistics.recordRequest(
+                success: true, totalNanoseconds: (ContinuousClock.now - start).nanoseconds, queueNanoseconds: completed.queueNanoseconds)
+            var outputs = completed.outputs
+            for requested in request.outputs {
+                guard let parameter = requested.parameters["classification"] else { continue }
+                guard let count = parameter.intValue else {
+                    throw SwerveError.invalid("output '\(requested.name)': the classification parameter must be an integer")
+                }
+                guard let index = outputs.firstIndex(where: { $0.name == requested.name }) else { continue }
+                outputs[index].tensor = try Classification.classify(
+                    outputs[index].tensor, name: requested.name, count: Int(count), batched: served.io.maxBatchSize > 0,
+                    labels: served.labels[requested.name])
+            }
+            return InferenceResponse(
+                modelName: served.name, modelVersion: served.version, id: request.id, outputs: outputs)
+        } catch {
+            served.pool.statistics.recordRequest(
+                success: false, totalNanoseconds: (ContinuousClock.now - start).nanoseconds, queueNanoseconds: nil)
+            throw error
+        }
     }
 
     // MARK: - Loading one version
@@ -280,10 +337,27 @@ public final class ModelManager: Sendable {
         let configuredQueue = Int(completed.config.dynamicBatching.defaultQueuePolicy.maxQueueSize)
         let pool = InstancePool(
             instances: instances, maxQueueSize: configuredQueue > 0 ? configuredQueue : options.defaultMaxQueueSize,
-            label: "'\(name)' version \(version)")
+            label: "'\(name)' version \(version)", statistics: StatisticsRecorder(name: name, version: version))
         return ServedVersion(
             name: name, version: version, config: completed.config, io: completed.io,
-            unsupportedOutputs: first.signature.unsupportedOutputs, pool: pool)
+            unsupportedOutputs: first.signature.unsupportedOutputs, labels: try labels(for: completed.config, in: entry), pool: pool)
+    }
+
+    /// Label files per output: `label_filename` from the config, else the model's `labels.txt`.
+    private func labels(for config: Inference_ModelConfig, in entry: ModelRepository.Entry) throws -> [String: [String]] {
+        let shared = Classification.loadLabels(path: entry.path + "/labels.txt")
+        var labels: [String: [String]] = [:]
+        for (index, output) in config.output.enumerated() {
+            if output.labelFilename.isEmpty {
+                labels[output.name] = shared
+            } else {
+                guard let loaded = Classification.loadLabels(path: entry.path + "/" + output.labelFilename) else {
+                    throw SwerveError.invalid("config field 'output[\(index)].label_filename': cannot read '\(entry.path)/\(output.labelFilename)'")
+                }
+                labels[output.name] = loaded
+            }
+        }
+        return labels
     }
 
     /// `inputs x FP32 [-1, 16]; outputs y FP32 [-1, 16]`.

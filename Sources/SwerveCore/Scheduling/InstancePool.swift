@@ -13,7 +13,14 @@ final class InstancePool: @unchecked Sendable {
         var inputs: [NamedTensor]
         var outputs: [String]
         var enqueued: ContinuousClock.Instant
-        var continuation: CheckedContinuation<[NamedTensor], any Error>
+        var batchSize: Int
+        var continuation: CheckedContinuation<Completed, any Error>
+    }
+
+    /// The outputs of a request and how long it waited for an instance.
+    struct Completed: Sendable {
+        var outputs: [NamedTensor]
+        var queueNanoseconds: UInt64
     }
 
     private let condition = NSCondition()
@@ -25,16 +32,19 @@ final class InstancePool: @unchecked Sendable {
     private var drained: [CheckedContinuation<Void, Never>] = []
     private let instances: [any ModelInstance]
     private let label: String
+    /// The statistics of the version this pool runs.
+    let statistics: StatisticsRecorder
 
     /// The most requests that may wait; more are refused with `unavailable`.
     let maxQueueSize: Int
 
     /// Starts one worker thread per instance.
-    init(instances: [any ModelInstance], maxQueueSize: Int, label: String) {
+    init(instances: [any ModelInstance], maxQueueSize: Int, label: String, statistics: StatisticsRecorder) {
         precondition(!instances.isEmpty, "a model version needs at least one instance")
         self.instances = instances
         self.maxQueueSize = maxQueueSize
         self.label = label
+        self.statistics = statistics
         for (index, instance) in instances.enumerated() {
             let thread = Thread { [self] in self.work(instance) }
             thread.name = "swerve-\(label)-\(index)"
@@ -53,7 +63,7 @@ final class InstancePool: @unchecked Sendable {
     /// Queues a request and waits for its outputs.
     /// - Throws: `unavailable` when the queue is full or the pool is shutting down, `cancelled`
     ///   when the calling task is cancelled while the request waits, or the backend's error.
-    func submit(inputs: [NamedTensor], outputs: [String]) async throws -> [NamedTensor] {
+    func submit(inputs: [NamedTensor], outputs: [String], batchSize: Int) async throws -> Completed {
         let id: UInt64 = condition.withLock {
             nextID &+= 1
             return nextID
@@ -79,7 +89,8 @@ final class InstancePool: @unchecked Sendable {
                     continuation.resume(throwing: SwerveError(.cancelled, "request cancelled by the client"))
                     return
                 }
-                queue.append(Job(id: id, inputs: inputs, outputs: outputs, enqueued: .now, continuation: continuation))
+                queue.append(
+                    Job(id: id, inputs: inputs, outputs: outputs, enqueued: .now, batchSize: batchSize, continuation: continuation))
                 condition.signal()
                 condition.unlock()
             }
@@ -126,8 +137,13 @@ final class InstancePool: @unchecked Sendable {
             running += 1
             condition.unlock()
 
-            let result = Result { try instance.run(inputs: job.inputs, outputs: job.outputs) }
-            job.continuation.resume(with: result)
+            let queued = (ContinuousClock.now - job.enqueued).nanoseconds
+            var timings = RunTimings()
+            let result = Result { try instance.run(inputs: job.inputs, outputs: job.outputs, timings: &timings) }
+            if case .success = result {
+                statistics.recordExecution(batchSize: job.batchSize, requests: 1, timings: timings)
+            }
+            job.continuation.resume(with: result.map { Completed(outputs: $0, queueNanoseconds: queued) })
 
             condition.lock()
             running -= 1

@@ -1,0 +1,1 @@
+// The gRPC frontend is being written.
