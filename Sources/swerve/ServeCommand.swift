@@ -1,6 +1,8 @@
 import ArgumentParser
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import SwerveCore
 import SwerveHTTP
@@ -28,10 +30,31 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest request body in bytes; larger bodies get 413.", valueName: "bytes"))
     var maxRequestSize: Int = 64 << 20
 
+    @Option(name: .long, help: ArgumentHelp("Port of the Prometheus metrics endpoint (/metrics); 0 turns it off.", valueName: "port"))
+    var metricsPort: Int = 8002
+
+    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics (true or false).", valueName: "bool"))
+    var allowMetrics: Bool = true
+
+    @Option(name: .long, help: ArgumentHelp("Buckets in seconds of the latency histograms, comma-separated.", valueName: "list"))
+    var metricsHistogramBuckets: String = "0.0001,0.00025,0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10"
+
+    @Option(name: .long, help: ArgumentHelp("none: load every model at start; poll: also rescan the repository for changes; explicit: load only --load-model models, then through the repository API.", valueName: "mode"))
+    var modelControlMode: ModelControlMode = .none
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between repository scans in poll mode.", valueName: "seconds"))
+    var repositoryPollSecs: Double = 15
+
+    @Option(name: .long, help: ArgumentHelp("A model to load at start in explicit mode (repeatable; '*' loads all).", valueName: "name"))
+    var loadModel: [String] = []
+
     func validate() throws {
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be between 0 and 65535") }
         if let threads = intraOpThreads, threads < 1 { throw ValidationError("--intra-op-threads must be at least 1") }
         guard maxRequestSize > 0 else { throw ValidationError("--max-request-size must be positive") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
+        guard repositoryPollSecs > 0 else { throw ValidationError("--repository-poll-secs must be positive") }
+        _ = try histogramBuckets()
     }
 
     func run() async throws {
@@ -47,30 +70,59 @@ struct ServeCommand: AsyncParsableCommand {
                 intraOpThreads: intraOpThreads, cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize)),
             logger: logger)
-        let server = InferenceServer(manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions))
-        let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-        let app = Application(
-            router: routes.makeRouter(),
-            configuration: .init(address: .hostname(httpAddress, port: httpPort), serverName: "swerve"),
-            onServerRunning: { channel in
-                logger.info("KServe v2 HTTP listening on \(channel.localAddress.map { "\($0)" } ?? "\(httpAddress):\(httpPort)")")
-            },
-            logger: logger)
+        let server = InferenceServer(
+            manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions),
+            controlMode: modelControlMode, startupModels: loadModel)
+
+        // Services stop in reverse order: frontends first (requests in flight finish), models last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: ModelService(server: server, pollInterval: modelControlMode == .poll ? repositoryPollSecs : nil, logger: logger))
+        ]
+        if allowMetrics && metricsPort != 0 {
+            let registry = PrometheusCollectorRegistry()
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.defaultDurationHistogramBuckets = try histogramBuckets()
+            MetricsSystem.bootstrap(factory)
+            services.append(.init(service: Application(
+                router: MetricsRoutes(registry: registry, server: server).makeRouter(),
+                configuration: .init(address: .hostname(httpAddress, port: metricsPort), serverName: "swerve"),
+                onServerRunning: { logger.info("Prometheus metrics listening on \($0.localAddress.map { "\($0)" } ?? "")") },
+                logger: logger)))
+        }
+        if httpPort != 0 {
+            let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
+            services.append(.init(service: Application(
+                router: routes.makeRouter(),
+                configuration: .init(address: .hostname(httpAddress, port: httpPort), serverName: "swerve"),
+                onServerRunning: { logger.info("KServe v2 HTTP listening on \($0.localAddress.map { "\($0)" } ?? "")") },
+                logger: logger)))
+        }
 
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: ModelService(server: server, logger: logger)), .init(service: app)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.info("stopped")
     }
 }
 
+extension ServeCommand {
+    func histogramBuckets() throws -> [Duration] {
+        let values = metricsHistogramBuckets.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) > 0 }) else {
+            throw ValidationError("--metrics-histogram-buckets must be positive numbers of seconds separated by commas")
+        }
+        return values.compactMap { $0 }.sorted().map { Duration.nanoseconds(Int64($0 * 1e9)) }
+    }
+}
+
+extension ModelControlMode: ExpressibleByArgument {}
+
 /// Loads the models when the server starts and unloads them (after in-flight requests finish)
 /// when it stops.
 struct ModelService: Service {
     let server: InferenceServer
+    /// Seconds between repository scans, in poll mode.
+    let pollInterval: Double?
     let logger: Logger
 
     func run() async throws {
@@ -83,7 +135,15 @@ struct ModelService: Service {
             logger.error("cannot read the model repository: \(error)")
             throw error
         }
-        try? await gracefulShutdown()
+        if let pollInterval {
+            while !Task.isShuttingDownGracefully {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(pollInterval)) }
+                if Task.isShuttingDownGracefully { break }
+                await server.manager.poll()
+            }
+        } else {
+            try? await gracefulShutdown()
+        }
         await server.manager.shutdown()
     }
 }

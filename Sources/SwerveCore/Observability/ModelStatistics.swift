@@ -72,15 +72,23 @@ public struct ModelStatistics: Sendable, Equatable {
 /// Records a version's statistics from the threads that run it.
 final class StatisticsRecorder: Sendable {
     private let state: Mutex<ModelStatistics>
+    let metrics: InferenceMetrics
 
     init(name: String, version: Int) {
         state = Mutex(ModelStatistics(name: name, version: version))
+        metrics = InferenceMetrics(model: name, version: version)
     }
 
     var snapshot: ModelStatistics { state.withLock { $0 } }
 
     /// Records one execution of `requests` requests totalling `batchSize` batch elements.
     func recordExecution(batchSize: Int, requests: Int, timings: RunTimings) {
+        metrics.executionCount.increment()
+        metrics.inferenceCount.increment(by: batchSize)
+        metrics.computeInput.increment(by: Int(timings.inputNanoseconds / 1000) * requests)
+        metrics.computeInfer.increment(by: Int(timings.inferNanoseconds / 1000) * requests)
+        metrics.computeOutput.increment(by: Int(timings.outputNanoseconds / 1000) * requests)
+        metrics.computeHistogram.recordNanoseconds(Int64(timings.inputNanoseconds + timings.inferNanoseconds + timings.outputNanoseconds))
         state.withLock { stats in
             stats.executionCount &+= 1
             stats.inferenceCount &+= UInt64(batchSize)
@@ -104,6 +112,13 @@ final class StatisticsRecorder: Sendable {
 
     /// Records a request that finished: successfully or not, and how long it waited in the queue.
     func recordRequest(success: Bool, totalNanoseconds: UInt64, queueNanoseconds: UInt64?) {
+        (success ? metrics.success : metrics.failure).increment()
+        metrics.requestDuration.increment(by: Int(totalNanoseconds / 1000))
+        metrics.requestHistogram.recordNanoseconds(Int64(totalNanoseconds))
+        if let queueNanoseconds {
+            metrics.queueDuration.increment(by: Int(queueNanoseconds / 1000))
+            metrics.queueHistogram.recordNanoseconds(Int64(queueNanoseconds))
+        }
         state.withLock { stats in
             if success {
                 stats.inference.success.add(totalNanoseconds)

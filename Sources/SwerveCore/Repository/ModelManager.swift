@@ -275,6 +275,9 @@ public final class ModelManager: Sendable {
     public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
         let served = try resolve(request.modelName, version: request.modelVersion)
         let start = ContinuousClock.now
+        let metrics = served.pool.statistics.metrics
+        metrics.pending.increment()
+        defer { metrics.pending.decrement() }
         do {
             let outputNames = try RequestValidator.validate(request, against: served.io, modelName: served.name)
             let batchSize = served.io.maxBatchSize > 0 ? (request.inputs.first?.tensor.shape.first ?? 1) : 1

@@ -23,9 +23,13 @@ extension HTTPField.Name {
 public struct KServeRoutes: Sendable {
     let server: InferenceServer
     let options: HTTPFrontendOptions
+    let settings = FrontendSettings()
 
     /// The extensions these routes implement, for server metadata.
-    public static let extensions = ["binary_tensor_data", "parameters", "model_configuration"]
+    public static let extensions = [
+        "classification", "model_repository", "model_repository(unload_dependents)", "schedule_policy",
+        "model_configuration", "binary_tensor_data", "parameters", "statistics", "logging",
+    ]
 
     /// Creates the routes over a server.
     public init(server: InferenceServer, options: HTTPFrontendOptions) {
@@ -35,32 +39,31 @@ public struct KServeRoutes: Sendable {
 
     /// Builds a router with every KServe v2 route and the KServe error format.
     public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
-        var routes: [(HTTPRequest.Method, String)] = []
-        func get(_ path: String, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
-            router.get(RouterPath(path), use: handler)
-            routes.append((.get, path))
-        }
-        func post(_ path: String, _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
-            router.post(RouterPath(path), use: handler)
-            routes.append((.post, path))
-        }
+        let table = RouteTable(router: Router())
+        addCoreRoutes(to: table)
+        addRepositoryRoutes(to: table)
+        addStatisticsRoutes(to: table)
+        addExtensionRoutes(to: table)
+        table.router.add(middleware: ErrorMiddleware(routes: table.patterns))
+        return table.router
+    }
 
-        get("/v2/health/live") { _, _ in
+    private func addCoreRoutes(to table: RouteTable) {
+        table.get("/v2/health/live") { _, _ in
             Response(status: server.isLive ? .ok : .serviceUnavailable)
         }
-        get("/v2/health/ready") { _, _ in
+        table.get("/v2/health/ready") { _, _ in
             server.isReady ? Response(status: .ok) : ErrorResponse.make(status: .serviceUnavailable, message: "server is not ready: models are still loading")
         }
-        get("/v2") { _, _ in
-            json(try MetadataJSON.server(server.info))
+        table.get("/v2") { _, _ in
+            jsonResponse(try MetadataJSON.server(server.info))
         }
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
-            get(prefix) { _, context in
+            table.get(prefix) { _, context in
                 let (name, version) = try modelAndVersion(context)
-                return json(try MetadataJSON.model(try server.metadata(model: name, version: version)))
+                return jsonResponse(try MetadataJSON.model(try server.metadata(model: name, version: version)))
             }
-            get(prefix + "/ready") { _, context in
+            table.get(prefix + "/ready") { _, context in
                 let (name, version) = try modelAndVersion(context)
                 guard try server.isModelReady(name, version: version) else {
                     _ = try server.manager.resolve(name, version: version)  // throws the reason
@@ -68,24 +71,49 @@ public struct KServeRoutes: Sendable {
                 }
                 return Response(status: .ok)
             }
-            get(prefix + "/config") { _, context in
+            table.get(prefix + "/config") { _, context in
                 let (name, version) = try modelAndVersion(context)
-                return json(try MetadataJSON.config(try server.config(model: name, version: version)))
+                return jsonResponse(try MetadataJSON.config(try server.config(model: name, version: version)))
             }
-            post(prefix + "/infer") { request, context in
+            table.post(prefix + "/infer") { request, context in
                 let (name, version) = try modelAndVersion(context)
                 return try await infer(request, context: context, model: name, version: version)
             }
         }
-        let patterns = routes.map { (method: $0.0, pattern: $0.1.split(separator: "/")) }
-        router.add(middleware: ErrorMiddleware(routes: patterns))
-        return router
     }
 
     // MARK: - Inference
 
     private func infer(_ request: Request, context: BasicRequestContext, model: String, version: Int?) async throws -> Response {
-        let body = try await collectBody(request)
+        let start = ContinuousClock.now
+        var status = HTTPResponse.Status.ok
+        var requestID: String?
+        defer {
+            let elapsed = ContinuousClock.now - start
+            context.logger.debug(
+                "infer", metadata: [
+                    "model": "\(model)", "version": "\(version.map(String.init) ?? "default")", "status": "\(status.code)",
+                    "duration_us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
+                    "request_id": "\(requestID ?? context.id)",
+                ])
+        }
+        do {
+            return try await inferBody(request, model: model, version: version, requestID: &requestID)
+        } catch {
+            let response = ErrorResponse.make(for: error)
+            status = response.status
+            if response.status.code >= 500 {
+                context.logger.error("infer failed", metadata: ["model": "\(model)", "request_id": "\(requestID ?? context.id)", "error": "\(error)"])
+            } else {
+                context.logger.info("infer refused", metadata: ["model": "\(model)", "request_id": "\(requestID ?? context.id)", "status": "\(response.status.code)", "error": "\(error)"])
+            }
+            return response
+        }
+    }
+
+    private func inferBody(_ request: Request, model: String, version: Int?, requestID: inout String?) async throws -> Response {
+        let body = try Compression.decompress(
+            try await collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
         var headerLength = body.count
         if let field = request.headers[.inferenceHeaderContentLength] {
             guard let value = Int(field), value >= 0, value <= body.count else {
@@ -94,10 +122,11 @@ public struct KServeRoutes: Sendable {
             }
             headerLength = value
         }
-        guard headerLength > 0 else {
-            throw SwerveError.invalid("an inference request needs a JSON header; a raw binary body (Inference-Header-Content-Length: 0) is not supported")
+        if headerLength == 0 {
+            return try await inferRaw(body, model: model, version: version, acceptEncoding: request.headers[.acceptEncoding])
         }
         let header = try InferRequestJSON.parse(body[0..<headerLength])
+        requestID = header.id
         var binaryOffset = headerLength
         var inputs: [NamedTensor] = []
         inputs.reserveCapacity(header.inputs.count)
@@ -136,6 +165,44 @@ public struct KServeRoutes: Sendable {
             binaryOutputs = Set(response.outputs.map(\.name))
         }
         let encoded = try InferResponseJSON.encode(response, binaryOutputs: binaryOutputs)
+        return try makeResponse(encoded, acceptEncoding: request.headers[.acceptEncoding])
+    }
+
+    /// Triton's raw binary request: the whole body is the one input's bytes, batch 1, every
+    /// output returned binary.
+    private func inferRaw(_ body: [UInt8], model: String, version: Int?, acceptEncoding: String?) async throws -> Response {
+        let served = try server.manager.resolve(model, version: version)
+        guard served.io.inputs.count == 1, let spec = served.io.inputs.first else {
+            throw SwerveError.invalid("a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; '\(model)' has \(served.io.inputs.count)")
+        }
+        var shape = spec.shape
+        if served.io.maxBatchSize > 0 { shape[0] = 1 }
+        let variable = shape.indices.filter { shape[$0] == -1 }
+        if spec.dataType == .bytes {
+            guard variable.count <= 1 else {
+                throw SwerveError.invalid("a raw binary request cannot fill input '\(spec.name)' with shape \(Shape.describe(spec.shape))")
+            }
+            if let axis = variable.first { shape[axis] = 1 }
+        } else if let size = spec.dataType.byteSize {
+            guard variable.count <= 1 else {
+                throw SwerveError.invalid("a raw binary request cannot fill input '\(spec.name)' with more than one variable dimension")
+            }
+            if let axis = variable.first {
+                let fixed = shape.enumerated().reduce(1) { $1.offset == axis ? $0 : $0 * $1.element } * size
+                guard fixed > 0, body.count % fixed == 0 else {
+                    throw SwerveError.invalid("raw body of \(body.count) bytes is not a whole number of rows of input '\(spec.name)' (\(fixed) bytes each)")
+                }
+                shape[axis] = body.count / fixed
+            }
+        }
+        let tensor = try Tensor.validated(name: spec.name, dataType: spec.dataType, shape: shape, data: body)
+        let response = try await server.infer(
+            InferenceRequest(modelName: model, modelVersion: version, inputs: [NamedTensor(name: spec.name, tensor: tensor)]))
+        let encoded = try InferResponseJSON.encode(response, binaryOutputs: Set(response.outputs.map(\.name)))
+        return try makeResponse(encoded, acceptEncoding: acceptEncoding)
+    }
+
+    private func makeResponse(_ encoded: InferResponseJSON.Encoded, acceptEncoding: String?) throws -> Response {
         var headers: HTTPFields = [:]
         if let length = encoded.headerLength {
             headers[.contentType] = "application/octet-stream"
@@ -143,11 +210,15 @@ public struct KServeRoutes: Sendable {
         } else {
             headers[.contentType] = "application/json"
         }
+        if let encoding = Compression.preferred(acceptEncoding: acceptEncoding) {
+            headers[.contentEncoding] = encoding.rawValue
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: try Compression.compress(encoded.body, with: encoding)))
+        }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: encoded.body)))
     }
 
     /// Reads the body up to the configured limit; a larger body gets 413 without being read whole.
-    private func collectBody(_ request: Request) async throws -> [UInt8] {
+    func collectBody(_ request: Request) async throws -> [UInt8] {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > options.maxRequestSize {
             throw SwerveError(
                 .payloadTooLarge, "request body of \(length) bytes is larger than the limit of \(options.maxRequestSize) bytes (--max-request-size)")
@@ -162,7 +233,7 @@ public struct KServeRoutes: Sendable {
 }
 
 /// Reads the model name and optional version from the path.
-private func modelAndVersion(_ context: BasicRequestContext) throws -> (String, Int?) {
+func modelAndVersion(_ context: BasicRequestContext) throws -> (String, Int?) {
     let name = context.parameters.get("model") ?? ""
     guard let text = context.parameters.get("version") else { return (name, nil) }
     guard let version = Int(text), version > 0 else {
@@ -172,6 +243,6 @@ private func modelAndVersion(_ context: BasicRequestContext) throws -> (String, 
 }
 
 /// A 200 response with a JSON body.
-private func json(_ bytes: [UInt8]) -> Response {
+func jsonResponse(_ bytes: [UInt8]) -> Response {
     Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }

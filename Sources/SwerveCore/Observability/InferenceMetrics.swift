@@ -1,0 +1,54 @@
+import Metrics
+
+/// The metrics of one model version, named as Triton names them so existing dashboards work,
+/// plus latency histograms (request, queue, compute) that Triton users have long asked for.
+/// Recorded through swift-metrics; whichever backend the process bootstraps exports them.
+struct InferenceMetrics: Sendable {
+    /// Metric names shared with the exporters and tests.
+    enum Name {
+        static let success = "nv_inference_request_success"
+        static let failure = "nv_inference_request_failure"
+        static let inferenceCount = "nv_inference_count"
+        static let executionCount = "nv_inference_exec_count"
+        static let requestDuration = "nv_inference_request_duration_us"
+        static let queueDuration = "nv_inference_queue_duration_us"
+        static let computeInput = "nv_inference_compute_input_duration_us"
+        static let computeInfer = "nv_inference_compute_infer_duration_us"
+        static let computeOutput = "nv_inference_compute_output_duration_us"
+        static let pending = "nv_inference_pending_request_count"
+        static let requestHistogram = "swerve_inference_request_duration_seconds"
+        static let queueHistogram = "swerve_inference_queue_duration_seconds"
+        static let computeHistogram = "swerve_inference_compute_duration_seconds"
+    }
+
+    let success: Counter
+    let failure: Counter
+    let inferenceCount: Counter
+    let executionCount: Counter
+    let requestDuration: Counter
+    let queueDuration: Counter
+    let computeInput: Counter
+    let computeInfer: Counter
+    let computeOutput: Counter
+    let pending: Meter
+    let requestHistogram: Timer
+    let queueHistogram: Timer
+    let computeHistogram: Timer
+
+    init(model: String, version: Int) {
+        let dimensions = [("model", model), ("version", String(version))]
+        success = Counter(label: Name.success, dimensions: dimensions)
+        failure = Counter(label: Name.failure, dimensions: dimensions)
+        inferenceCount = Counter(label: Name.inferenceCount, dimensions: dimensions)
+        executionCount = Counter(label: Name.executionCount, dimensions: dimensions)
+        requestDuration = Counter(label: Name.requestDuration, dimensions: dimensions)
+        queueDuration = Counter(label: Name.queueDuration, dimensions: dimensions)
+        computeInput = Counter(label: Name.computeInput, dimensions: dimensions)
+        computeInfer = Counter(label: Name.computeInfer, dimensions: dimensions)
+        computeOutput = Counter(label: Name.computeOutput, dimensions: dimensions)
+        pending = Meter(label: Name.pending, dimensions: dimensions)
+        requestHistogram = Timer(label: Name.requestHistogram, dimensions: dimensions)
+        queueHistogram = Timer(label: Name.queueHistogram, dimensions: dimensions)
+        computeHistogram = Timer(label: Name.computeHistogram, dimensions: dimensions)
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Hummingbird
+import Prometheus
+import SwerveCore
+
+/// The Prometheus endpoint (`GET /metrics` on the metrics port): Triton's inference metrics
+/// recorded by the core, and process metrics read when scraped.
+public struct MetricsRoutes: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let server: InferenceServer
+    let residentMemory: Gauge
+    let loadedVersions: Gauge
+
+    /// Creates the endpoint over the registry the process's metrics factory writes to.
+    public init(registry: PrometheusCollectorRegistry, server: InferenceServer) {
+        self.registry = registry
+        self.server = server
+        residentMemory = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory of the process in bytes.")
+        loadedVersions = registry.makeGauge(name: "swerve_loaded_model_versions", help: "Model versions loaded and ready.")
+    }
+
+    /// Builds the router.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            if let rss = ProcessMemory.residentBytes() { residentMemory.set(Double(rss)) }
+            loadedVersions.set(Double(server.manager.statuses().filter { $0.state == .ready }.count))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+        return router
+    }
+}
+
+/// Reads the process's resident memory.
+enum ProcessMemory {
+    static func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
