@@ -56,15 +56,15 @@ enum ErrorResponse {
 /// Catches errors from every route (and from unmatched paths) and renders them with
 /// ``ErrorResponse``; a known path asked with the wrong method gets 405.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// Path patterns of the routes, `:name` segments matching any one segment.
-    let routes: [(method: HTTPRequest.Method, pattern: [Substring])]
+    /// The routes, whose path patterns (`:name` segments match any one segment) tell 405 from 404.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
             let segments = request.uri.path.split(separator: "/")
-            let pathKnown = routes.contains { route in
+            let pathKnown = routes.patterns.contains { route in
                 route.pattern.count == segments.count
                     && zip(route.pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
             }

@@ -180,3 +180,93 @@ final class RunCounter: @unchecked Sendable {
     func enter() { lock.withLock { active += 1; peak = max(peak, active) } }
     func leave() { lock.withLock { active -= 1 } }
 }
+
+struct ModelControlTests {
+    func manager(_ repo: TemporaryRepository) -> ModelManager {
+        ModelManager(
+            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["m": .identity(), "n": .identity()]),
+            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2), logger: Logger(label: "test"))
+    }
+
+    /// Polling loads a new version before the old one goes, and notices added and removed models.
+    @Test func pollFollowsTheRepository() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", versions: [1])
+        let manager = manager(repo)
+        try await manager.loadAll()
+        #expect(manager.readyVersions("m") == [1])
+        try repo.addModel("m", versions: [2])
+        try repo.addModel("n", versions: [1])
+        await manager.poll()
+        #expect(manager.readyVersions("m") == [2])
+        #expect(manager.readyVersions("n") == [1])
+        try FileManager.default.removeItem(atPath: repo.root + "/n")
+        await manager.poll()
+        #expect(manager.readyVersions("n") == [])
+        await manager.shutdown()
+    }
+
+    /// Explicit mode loads only what is asked; load and unload are refused in other modes.
+    @Test func explicitModeLoadsOnRequest() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m")
+        try repo.addModel("n")
+        let explicit = InferenceServer(manager: manager(repo), controlMode: .explicit, startupModels: ["m"])
+        try await explicit.start()
+        #expect(explicit.repositoryIndex(readyOnly: true).map(\.name) == ["m"])
+        #expect(explicit.repositoryIndex(readyOnly: false).map(\.name) == ["m", "n"])
+        try await explicit.loadModel("n")
+        #expect(explicit.manager.readyVersions("n") == [1])
+        try await explicit.unloadModel("m")
+        #expect(explicit.repositoryIndex(readyOnly: false).first { $0.name == "m" }?.state == "UNAVAILABLE")
+        await explicit.manager.shutdown()
+
+        let fixed = InferenceServer(manager: manager(repo), controlMode: .none)
+        try await fixed.start()
+        await #expect(throws: SwerveError.self) { try await fixed.unloadModel("m") }
+        await fixed.manager.shutdown()
+    }
+
+    /// A config given through the API replaces config.pbtxt; a bad one fails with the reason and
+    /// leaves the served version serving.
+    @Test func configOverrideReplacesTheConfig() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", versions: [1, 2])
+        let server = InferenceServer(manager: manager(repo), controlMode: .explicit, startupModels: ["m"])
+        try await server.start()
+        #expect(server.manager.readyVersions("m") == [2])
+        try await server.loadModel("m", override: ModelOverride(configJSON: #"{"version_policy":{"all":{}}}"#))
+        #expect(server.manager.readyVersions("m") == [1, 2])
+        await #expect(throws: SwerveError.self) {
+            try await server.loadModel("m", override: ModelOverride(configJSON: #"{"input":[{"name":"nope"}]}"#))
+        }
+        #expect(server.manager.readyVersions("m") == [1, 2])
+        await server.manager.shutdown()
+    }
+
+    /// Statistics count requests, inferences and executions.
+    @Test func statisticsCountRequests() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", config: "max_batch_size: 8")
+        let server = InferenceServer(manager: manager(repo))
+        try await server.start()
+        let data = [UInt8](repeating: 0, count: 3 * 4 * 4)
+        for _ in 0..<5 {
+            _ = try await server.infer(InferenceRequest(modelName: "m", inputs: [NamedTensor(name: "x", tensor: Tensor(dataType: .fp32, shape: [3, 4], data: data))]))
+        }
+        _ = try? await server.infer(InferenceRequest(modelName: "m", inputs: []))
+        let stats = try #require(try server.statistics(model: "m", version: nil).first)
+        #expect(stats.inference.success.count == 5)
+        #expect(stats.inference.fail.count == 1)
+        #expect(stats.inferenceCount == 15)
+        #expect(stats.executionCount == 5)
+        #expect(stats.batches.map(\.batchSize) == [3])
+        #expect(stats.lastInference > 0)
+        await #expect(throws: SwerveError.self) { try server.statistics(model: "zz", version: nil) }
+        await server.manager.shutdown()
+    }
+}

@@ -40,11 +40,12 @@ public struct KServeRoutes: Sendable {
     /// Builds a router with every KServe v2 route and the KServe error format.
     public func makeRouter() -> Router<BasicRequestContext> {
         let table = RouteTable(router: Router())
+        // Middleware applies to the routes added after it; it reads the table's paths when asked.
+        table.router.add(middleware: ErrorMiddleware(routes: table))
         addCoreRoutes(to: table)
         addRepositoryRoutes(to: table)
         addStatisticsRoutes(to: table)
         addExtensionRoutes(to: table)
-        table.router.add(middleware: ErrorMiddleware(routes: table.patterns))
         return table.router
     }
 
@@ -105,13 +106,14 @@ public struct KServeRoutes: Sendable {
             if response.status.code >= 500 {
                 context.logger.error("infer failed", metadata: ["model": "\(model)", "request_id": "\(requestID ?? context.id)", "error": "\(error)"])
             } else {
-                context.logger.info("infer refused", metadata: ["model": "\(model)", "request_id": "\(requestID ?? context.id)", "status": "\(response.status.code)", "error": "\(error)"])
+                context.logger.debug("infer refused", metadata: ["model": "\(model)", "request_id": "\(requestID ?? context.id)", "status": "\(response.status.code)", "error": "\(error)"])
             }
             return response
         }
     }
 
     private func inferBody(_ request: Request, model: String, version: Int?, requestID: inout String?) async throws -> Response {
+        _ = try server.manager.resolve(model, version: version)  // unknown model: 404 before reading the body
         let body = try Compression.decompress(
             try await collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
         var headerLength = body.count
