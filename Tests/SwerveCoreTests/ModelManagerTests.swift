@@ -59,8 +59,10 @@ struct ModelManagerTests {
         try repo.addModel("slow")
         let manager = makeManager(repo, ["slow": .identity(delay: 0.3)], queue: 2)
         try await manager.loadAll()
-        let results = await withTaskGroup(of: SwerveError.Code?.self) { group in
-            for _ in 0..<6 {
+        let running = Task { try await manager.infer(request("slow")) }
+        try await Task.sleep(for: .milliseconds(50))
+        var results = await withTaskGroup(of: SwerveError.Code?.self) { group in
+            for _ in 0..<5 {
                 group.addTask {
                     do {
                         _ = try await manager.infer(request("slow"))
@@ -74,6 +76,8 @@ struct ModelManagerTests {
             }
             return await group.reduce(into: [SwerveError.Code?]()) { $0.append($1) }
         }
+        _ = try await running.value
+        results.append(nil)
         // One runs, two wait, three are refused.
         #expect(results.filter { $0 == nil }.count == 3)
         #expect(results.filter { $0 == .unavailable }.count == 3)
@@ -149,7 +153,7 @@ struct ModelManagerTests {
     @Test func instancesRunConcurrently() async throws {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
-        try repo.addModel("slow", config: "instance_group [ { count: 3 kind: KIND_CPU } ]")
+        try repo.addModel("slow", config: "max_batch_size: 0\ninstance_group [ { count: 3 kind: KIND_CPU } ]")
         let concurrent = RunCounter()
         let model = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
             concurrent.enter()
@@ -268,5 +272,77 @@ struct ModelControlTests {
         #expect(stats.lastInference > 0)
         await #expect(throws: SwerveError.self) { try server.statistics(model: "zz", version: nil) }
         await server.manager.shutdown()
+    }
+}
+
+struct BatchingTests {
+    /// A model that doubles its input and records the batch sizes it ran.
+    final class Doubler: @unchecked Sendable {
+        // @unchecked: `sizes` is guarded by `lock`.
+        let lock = NSLock()
+        var sizes: [Int] = []
+        var model: FakeBackend.FakeModel {
+            FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity(.fp32, shape: [-1, -1]).signature) { inputs, _ in
+                self.lock.withLock { self.sizes.append(inputs[0].tensor.shape[0]) }
+                Thread.sleep(forTimeInterval: 0.05)
+                let values = inputs[0].tensor.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }.map { $0 * 2 }
+                return [NamedTensor(name: "y", tensor: Tensor(dataType: .fp32, shape: inputs[0].tensor.shape, data: values.withUnsafeBytes(Array.init)))]
+            }
+        }
+    }
+
+    func request(_ rows: Int, width: Int, start: Float) -> InferenceRequest {
+        let values = (0..<(rows * width)).map { start + Float($0) }
+        return InferenceRequest(modelName: "m", inputs: [NamedTensor(name: "x", tensor: Tensor(dataType: .fp32, shape: [rows, width], data: values.withUnsafeBytes(Array.init)))])
+    }
+
+    /// Concurrent requests are merged into batches, and each gets exactly its own rows back.
+    @Test func batchedResultsEqualUnbatchedResults() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", config: "max_batch_size: 16\ndynamic_batching { max_queue_delay_microseconds: 20000 }")
+        let doubler = Doubler()
+        let manager = ModelManager(
+            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["m": doubler.model]),
+            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2), logger: Logger(label: "test"))
+        try await manager.loadAll()
+        let requests = (0..<8).map { request($0 % 3 + 1, width: $0 < 4 ? 4 : 2, start: Float($0 * 100)) }
+        let responses = try await withThrowingTaskGroup(of: (Int, InferenceResponse).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask { (index, try await manager.infer(request)) }
+            }
+            return try await group.reduce(into: [Int: InferenceResponse]()) { $0[$1.0] = $1.1 }
+        }
+        for (index, request) in requests.enumerated() {
+            let input = request.inputs[0].tensor
+            let output = try #require(responses[index]?.outputs.first?.tensor)
+            #expect(output.shape == input.shape)
+            let expected = input.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }.map { $0 * 2 }
+            #expect(output.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } == expected)
+        }
+        // Fewer executions than requests: merging happened, and never across widths.
+        let stats = try #require(manager.resolve("m", version: nil).statistics)
+        #expect(stats.executionCount < 8)
+        #expect(stats.inferenceCount == UInt64(requests.reduce(0) { $0 + $1.inputs[0].tensor.shape[0] }))
+        await manager.shutdown()
+    }
+
+    /// A request whose queue timeout passes while it waits fails and never runs.
+    @Test func timedOutRequestIsNotExecuted() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", config: "max_batch_size: 1\ndynamic_batching { default_queue_policy { default_timeout_microseconds: 20000 } }")
+        let doubler = Doubler()
+        let manager = ModelManager(
+            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["m": doubler.model]),
+            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2), logger: Logger(label: "test"))
+        try await manager.loadAll()
+        let first = Task { try await manager.infer(request(1, width: 2, start: 0)) }
+        try await Task.sleep(for: .milliseconds(5))
+        let second = await Task { try? await manager.infer(request(1, width: 2, start: 0)) }.value
+        _ = try await first.value
+        #expect(second == nil)
+        #expect(doubler.lock.withLock { doubler.sizes.count } == 1)
+        await manager.shutdown()
     }
 }

@@ -85,6 +85,10 @@ public struct ModelConfigCompletion: Sendable {
             config.maxBatchSize = modelCanBatch && dimsMatchWithoutBatch ? Int32(defaultMaxBatchSize) : 0
         }
         let batching = config.maxBatchSize > 0
+        if batching, !explicit.contains("max_batch_size"), config.schedulingChoice == nil {
+            // As Triton's auto-complete does: a model that can batch gets the dynamic batcher.
+            config.dynamicBatching = Inference_ModelDynamicBatching()
+        }
         if batching && !modelCanBatch {
             let fixed = allTensors.first { ($0.shape.first ?? 0) != -1 }!
             throw SwerveError.invalid(

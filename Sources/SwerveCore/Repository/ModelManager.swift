@@ -281,7 +281,8 @@ public final class ModelManager: Sendable {
         do {
             let outputNames = try RequestValidator.validate(request, against: served.io, modelName: served.name)
             let batchSize = served.io.maxBatchSize > 0 ? (request.inputs.first?.tensor.shape.first ?? 1) : 1
-            let completed = try await served.pool.submit(inputs: request.inputs, outputs: outputNames, batchSize: batchSize)
+            let timeout = request.parameters["timeout"]?.intValue.map { Duration.microseconds($0) }
+            let completed = try await served.pool.submit(inputs: request.inputs, outputs: outputNames, batchSize: batchSize, timeout: timeout)
             served.pool.statistics.recordRequest(
                 success: true, totalNanoseconds: (ContinuousClock.now - start).nanoseconds, queueNanoseconds: completed.queueNanoseconds)
             var outputs = completed.outputs
@@ -340,6 +341,7 @@ public final class ModelManager: Sendable {
         let configuredQueue = Int(completed.config.dynamicBatching.defaultQueuePolicy.maxQueueSize)
         let pool = InstancePool(
             instances: instances, maxQueueSize: configuredQueue > 0 ? configuredQueue : options.defaultMaxQueueSize,
+            policy: BatchPolicy(completed.config),
             label: "'\(name)' version \(version)", statistics: StatisticsRecorder(name: name, version: version))
         return ServedVersion(
             name: name, version: version, config: completed.config, io: completed.io,

@@ -3,17 +3,18 @@ import Foundation
 
 /// The instances of one model version and the bounded queue that feeds them.
 ///
-/// Each instance runs on a dedicated thread that takes requests first-come, first-served from one
-/// shared queue, so inference never runs on an event loop or in Swift's cooperative pool. A full
-/// queue refuses new work at once; a request cancelled while queued is removed and never runs.
+/// Each instance runs on a dedicated thread, so inference never runs on an event loop or in
+/// Swift's cooperative pool. A free instance asks ``BatchFormer`` what to do with the queue: run
+/// the oldest request (merged with compatible ones when the model batches), wait for the batch
+/// to fill, or fail requests whose queue timeout passed. A full queue refuses new work at once;
+/// a request cancelled while queued is removed and never runs.
 final class InstancePool: @unchecked Sendable {
     // @unchecked: every mutable property below is read and written only while `condition` is locked.
     private struct Job {
         var id: UInt64
         var inputs: [NamedTensor]
         var outputs: [String]
-        var enqueued: ContinuousClock.Instant
-        var batchSize: Int
+        var item: BatchFormer.Item
         var continuation: CheckedContinuation<Completed, any Error>
     }
 
@@ -27,27 +28,28 @@ final class InstancePool: @unchecked Sendable {
     private var queue: Deque<Job> = []
     private var nextID: UInt64 = 0
     private var stopping = false
-    private var running = 0
     private var exitedWorkers = 0
     private var drained: [CheckedContinuation<Void, Never>] = []
     private let instances: [any ModelInstance]
     private let label: String
     /// The statistics of the version this pool runs.
     let statistics: StatisticsRecorder
-
+    /// How requests are batched and timed out.
+    let policy: BatchPolicy
     /// The most requests that may wait; more are refused with `unavailable`.
     let maxQueueSize: Int
 
     /// Starts one worker thread per instance.
-    init(instances: [any ModelInstance], maxQueueSize: Int, label: String, statistics: StatisticsRecorder) {
+    init(instances: [any ModelInstance], maxQueueSize: Int, policy: BatchPolicy, label: String, statistics: StatisticsRecorder) {
         precondition(!instances.isEmpty, "a model version needs at least one instance")
         self.instances = instances
         self.maxQueueSize = maxQueueSize
+        self.policy = policy
         self.label = label
         self.statistics = statistics
         for (index, instance) in instances.enumerated() {
             let thread = Thread { [self] in self.work(instance) }
-            thread.name = "swerve-\(label)-\(index)"
+            thread.name = "swerve-\(index)"
             thread.stackSize = 8 << 20
             thread.start()
         }
@@ -55,19 +57,25 @@ final class InstancePool: @unchecked Sendable {
 
     /// The number of requests waiting for an instance.
     var queuedCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return queue.count
+        condition.withLock { queue.count }
     }
 
     /// Queues a request and waits for its outputs.
+    /// - Parameters:
+    ///   - batchSize: the request's rows (its first dimension when the model batches, else 1).
+    ///   - timeout: the request's own queue timeout, used when the policy allows overrides.
     /// - Throws: `unavailable` when the queue is full or the pool is shutting down, `cancelled`
-    ///   when the calling task is cancelled while the request waits, or the backend's error.
-    func submit(inputs: [NamedTensor], outputs: [String], batchSize: Int) async throws -> Completed {
+    ///   when the calling task is cancelled while the request waits, `deadlineExceeded` when its
+    ///   queue timeout passes first, or the backend's error.
+    func submit(inputs: [NamedTensor], outputs: [String], batchSize: Int, timeout: Duration? = nil) async throws -> Completed {
         let id: UInt64 = condition.withLock {
             nextID &+= 1
             return nextID
         }
+        let now = ContinuousClock.now
+        let limit = policy.rejectOnTimeout ? ((policy.allowTimeoutOverride ? timeout : nil) ?? policy.defaultTimeout) : nil
+        let item = BatchFormer.Item(
+            batchSize: batchSize, key: BatchKey(inputs: inputs, outputs: outputs), enqueued: now, deadline: limit.map { now + $0 })
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 condition.lock()
@@ -80,8 +88,7 @@ final class InstancePool: @unchecked Sendable {
                     condition.unlock()
                     continuation.resume(
                         throwing: SwerveError.unavailable(
-                            "model \(label) is overloaded: its queue holds the maximum of \(maxQueueSize) requests; retry later"
-                        ))
+                            "model \(label) is overloaded: its queue holds the maximum of \(maxQueueSize) requests; retry later"))
                     return
                 }
                 if Task.isCancelled {
@@ -89,8 +96,7 @@ final class InstancePool: @unchecked Sendable {
                     continuation.resume(throwing: SwerveError(.cancelled, "request cancelled by the client"))
                     return
                 }
-                queue.append(
-                    Job(id: id, inputs: inputs, outputs: outputs, enqueued: .now, batchSize: batchSize, continuation: continuation))
+                queue.append(Job(id: id, inputs: inputs, outputs: outputs, item: item, continuation: continuation))
                 condition.signal()
                 condition.unlock()
             }
@@ -120,34 +126,74 @@ final class InstancePool: @unchecked Sendable {
         }
     }
 
+    // MARK: - Workers
+
     private func work(_ instance: any ModelInstance) {
+        while let batch = nextBatch() {
+            run(batch, on: instance)
+        }
+    }
+
+    /// Blocks until there is a batch to run, or returns nil when the pool stops and is empty.
+    private func nextBatch() -> [Job]? {
+        condition.lock()
+        defer { condition.unlock() }
         while true {
-            condition.lock()
-            while queue.isEmpty && !stopping {
+            let now = ContinuousClock.now
+            switch BatchFormer.decide(queue.map(\.item), now: now, policy: policy) {
+            case .idle:
+                if stopping {
+                    exitedWorkers += 1
+                    if exitedWorkers == instances.count {
+                        let waiters = drained
+                        drained = []
+                        for waiter in waiters { waiter.resume() }
+                    }
+                    return nil
+                }
                 condition.wait()
+            case .expire(let positions):
+                for job in take(positions) {
+                    let waited = now - job.item.enqueued
+                    statistics.recordRequest(success: false, totalNanoseconds: waited.nanoseconds, queueNanoseconds: waited.nanoseconds)
+                    job.continuation.resume(
+                        throwing: SwerveError(.deadlineExceeded, "request timed out after waiting \(waited.formatted(.units(allowed: [.milliseconds, .microseconds]))) in the queue of model \(label)"))
+                }
+            case .run(let positions):
+                return take(positions)
+            case .wait(let until):
+                if stopping { return take(Array(queue.indices.prefix(1))) }
+                let remaining = now.duration(to: until)
+                let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18
+                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
             }
-            guard let job = queue.popFirst() else {
-                exitedWorkers += 1
-                let waiters = exitedWorkers == instances.count ? drained : []
-                if !waiters.isEmpty { drained = [] }
-                condition.unlock()
-                for waiter in waiters { waiter.resume() }
-                return
-            }
-            running += 1
-            condition.unlock()
+        }
+    }
 
-            let queued = (ContinuousClock.now - job.enqueued).nanoseconds
-            var timings = RunTimings()
-            let result = Result { try instance.run(inputs: job.inputs, outputs: job.outputs, timings: &timings) }
-            if case .success = result {
-                statistics.recordExecution(batchSize: job.batchSize, requests: 1, timings: timings)
-            }
-            job.continuation.resume(with: result.map { Completed(outputs: $0, queueNanoseconds: queued) })
+    /// Removes the jobs at `positions` (ascending) from the queue, in queue order.
+    private func take(_ positions: [Int]) -> [Job] {
+        let jobs = positions.map { queue[$0] }
+        for position in positions.sorted(by: >) { queue.remove(at: position) }
+        return jobs
+    }
 
-            condition.lock()
-            running -= 1
-            condition.unlock()
+    private func run(_ jobs: [Job], on instance: any ModelInstance) {
+        let started = ContinuousClock.now
+        let batchSizes = jobs.map(\.item.batchSize)
+        var timings = RunTimings()
+        let result = Result { () throws -> [[NamedTensor]] in
+            let inputs = BatchAssembler.merge(jobs.map(\.inputs))
+            let outputs = try instance.run(inputs: inputs, outputs: jobs[0].outputs, timings: &timings)
+            return try BatchAssembler.split(outputs, batchSizes: batchSizes)
+        }
+        switch result {
+        case .success(let perRequest):
+            statistics.recordExecution(batchSize: batchSizes.reduce(0, +), requests: jobs.count, timings: timings)
+            for (job, outputs) in zip(jobs, perRequest) {
+                job.continuation.resume(returning: Completed(outputs: outputs, queueNanoseconds: (started - job.item.enqueued).nanoseconds))
+            }
+        case .failure(let error):
+            for job in jobs { job.continuation.resume(throwing: error) }
         }
     }
 }
