@@ -36,11 +36,14 @@ enum ErrorResponse {
         case let error as SwerveError:
             var headers: HTTPFields = [:]
             if error.code == .unavailable { headers[.retryAfter] = "1" }
+            // The unread rest of an oversized body makes the connection useless: close it.
+            if error.code == .payloadTooLarge { headers[.connection] = "close" }
             return make(status: status(for: error.code), message: error.message, headers: headers)
         case let error as HTTPError:
             let message: String
             switch error.status {
             case .contentTooLarge: message = "request body is larger than the server's limit"
+                return make(status: error.status, message: message, headers: [.connection: "close"])
             case .notFound: message = "Not Found"
             default: message = error.body ?? error.status.reasonPhrase
             }

@@ -43,7 +43,7 @@ struct CheckCommand: AsyncParsableCommand {
                     print("       output \(output.name) \(output.dataType.rawValue) \(Shape.describe(output.shape))")
                 }
                 for unsupported in version.unsupportedOutputs {
-                    print("       warning: output \(unsupported.name) is left out: \(unsupported.reason)")
+                    print("       warning: \(unsupported.reason)")
                 }
             }
         }

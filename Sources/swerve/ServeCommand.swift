@@ -5,6 +5,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import SwerveCore
+import SwerveGRPC
 import SwerveHTTP
 import SwerveONNXRuntime
 
@@ -12,7 +13,7 @@ import SwerveONNXRuntime
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the models of a repository over KServe v2 HTTP.",
+        abstract: "Serve the models of a repository over KServe v2 HTTP and gRPC, and TensorFlow Serving REST.",
         discussion: "Stops cleanly on SIGINT or SIGTERM: new connections are refused, requests in flight finish."
     )
 
@@ -23,6 +24,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Address the HTTP endpoint listens on.", valueName: "address"))
     var httpAddress: String = "0.0.0.0"
+
+    @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 gRPC endpoint; 0 turns it off.", valueName: "port"))
+    var grpcPort: Int = 8001
+
+    @Option(name: .long, help: ArgumentHelp("IP address the gRPC endpoint listens on.", valueName: "address"))
+    var grpcAddress: String = "0.0.0.0"
+
+    @Option(name: .long, help: ArgumentHelp("Largest gRPC request message in bytes; larger ones get RESOURCE_EXHAUSTED.", valueName: "bytes"))
+    var grpcMaxMessageSize: Int = 64 << 20
+
+    @Option(name: .long, help: ArgumentHelp("Port of the TensorFlow Serving REST endpoint (:predict); 0 turns it off.", valueName: "port"))
+    var tfservingPort: Int = 8501
 
     @Option(name: .long, help: ArgumentHelp("ONNX Runtime intra-op threads per model instance (default: the CPUs this process may use, divided among a model's instances).", valueName: "n"))
     var intraOpThreads: Int?
@@ -50,8 +63,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be between 0 and 65535") }
+        guard (0...65535).contains(grpcPort) else { throw ValidationError("--grpc-port must be between 0 and 65535") }
+        guard grpcMaxMessageSize > 0 else { throw ValidationError("--grpc-max-message-size must be positive") }
         if let threads = intraOpThreads, threads < 1 { throw ValidationError("--intra-op-threads must be at least 1") }
         guard maxRequestSize > 0 else { throw ValidationError("--max-request-size must be positive") }
+        guard (0...65535).contains(tfservingPort) else { throw ValidationError("--tfserving-port must be between 0 and 65535") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
         guard repositoryPollSecs > 0 else { throw ValidationError("--repository-poll-secs must be positive") }
         _ = try histogramBuckets()
@@ -60,6 +76,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         common.bootstrapLogging()
         let logger = Logger(label: "swerve")
+        try PortCheck.ensureAvailable([
+            .init(name: "KServe v2 HTTP endpoint", flag: "--http-port", address: httpAddress, port: httpPort),
+            .init(name: "KServe v2 gRPC endpoint", flag: "--grpc-port", address: grpcAddress, port: grpcPort),
+            .init(name: "Prometheus metrics endpoint", flag: "--metrics-port", address: httpAddress, port: allowMetrics ? metricsPort : 0),
+            .init(name: "TensorFlow Serving REST endpoint", flag: "--tfserving-port", address: httpAddress, port: tfservingPort),
+        ])
         let backend = try common.makeBackend()
         let budget = CPUBudget.available()
         logger.info("ONNX Runtime \(backend.version) from \(backend.libraryPath); CPU budget \(budget)")
@@ -97,6 +119,18 @@ struct ServeCommand: AsyncParsableCommand {
                 onServerRunning: { logger.info("KServe v2 HTTP listening on \($0.localAddress.map { "\($0)" } ?? "")") },
                 logger: logger)))
         }
+        if tfservingPort != 0 {
+            let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
+            services.append(.init(service: Application(
+                router: routes.makeRouter(),
+                configuration: .init(address: .hostname(httpAddress, port: tfservingPort), serverName: "swerve"),
+                onServerRunning: { logger.info("TensorFlow Serving REST listening on \($0.localAddress.map { "\($0)" } ?? "")") },
+                logger: logger)))
+        }
+        if grpcPort != 0 {
+            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcPort, maxMessageSize: grpcMaxMessageSize)
+            services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
+        }
 
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -127,7 +161,8 @@ struct ModelService: Service {
 
     func run() async throws {
         do {
-            try await server.start()
+            // A shutdown signal during loading stops loading further models.
+            try await cancelWhenGracefulShutdown { try await server.start() }
             let statuses = server.manager.statuses()
             let failed = statuses.filter { $0.state != .ready }
             logger.info("ready: \(statuses.count - failed.count) model versions loaded, \(failed.count) not loaded")

@@ -5,10 +5,13 @@ import ArgumentParser
 struct Swerve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swerve",
-        abstract: "Swerve serves ONNX models over KServe v2 / Triton-compatible HTTP.",
+        abstract: "Swerve serves ONNX models over KServe v2 (Triton-compatible HTTP and gRPC) and TensorFlow Serving REST.",
         discussion: """
             Point it at a Triton-style model repository (models/<name>/<version>/model.onnx, optional \
-            config.pbtxt) and call it with curl or tritonclient.
+            config.pbtxt) and call it with curl, tritonclient or perf_analyzer. `swerve` alone runs `swerve serve`.
+
+            \(ServeCommand.helpMessage(columns: 10_000))
+            \(CheckCommand.helpMessage(columns: 10_000))
             """,
         version: "swerve 0.1.0",
         subcommands: [ServeCommand.self, CheckCommand.self],

@@ -54,3 +54,13 @@ struct ModelConfigTextTests {
         #expect(throws: SwerveError.self) { try ModelConfigText.parse("input [ { name: \"x\" ") }
     }
 }
+
+struct ModelConfigEnumErrorTests {
+    /// A misspelt enum value is named with its field.
+    @Test func unknownEnumValueIsNamed() throws {
+        let error = #expect(throws: SwerveError.self) {
+            try ModelConfigText.parse("name: \"m\"\ninput [ { name: \"x\" data_type: TYPE_FLOAT32 dims: [ 4 ] } ]")
+        }
+        #expect(error?.message.contains("'TYPE_FLOAT32' is not a valid value for 'data_type'") == true, "\(error?.message ?? "")")
+    }
+}

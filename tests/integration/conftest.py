@@ -17,11 +17,12 @@ from support import Reference, SwerveServer
 def repos(tmp_path_factory) -> dict[str, Path]:
     """Every repository the suite serves, generated once: main, versions, broken, shutdown, example."""
     root = tmp_path_factory.mktemp("repositories")
-    paths = {name: root / name for name in ("main", "versions", "broken", "shutdown", "example")}
+    paths = {name: root / name for name in ("main", "versions", "broken", "shutdown", "example", "many")}
     model_factory.make_main_repo(paths["main"])
     model_factory.make_versions_repo(paths["versions"])
     model_factory.make_broken_repo(paths["broken"])
     model_factory.make_shutdown_repo(paths["shutdown"])
+    model_factory.make_many_models_repo(paths["many"])
     model_factory.load_example_script().make_example_repo(paths["example"], quiet=True)
     return paths
 

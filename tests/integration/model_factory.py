@@ -173,7 +173,8 @@ def make_versions_repo(repo: Path) -> None:
     (repo / "policy_all" / "notes" / "README.txt").write_text("not a version\n")
 
 
-# Broken models: name -> (config.pbtxt text, substrings the error message must contain).
+# Broken models: name -> (config.pbtxt text, what the error message must contain: each entry a
+# substring, or a tuple of substrings of which one must occur).
 _SIMPLE_IO = """input [
   { name: "INPUT0" data_type: TYPE_INT32 dims: [ 16 ] },
   { name: "INPUT1" data_type: TYPE_INT32 dims: [ 16 ] }
@@ -196,7 +197,7 @@ BROKEN_CONFIGS: dict[str, tuple[str, list[str]]] = {
     "unparsable": ('max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_INT32 dims: [ 16 \n',
                    ["config.pbtxt"]),
     "unknown_data_type": ('max_batch_size: 8\n' + _SIMPLE_IO.replace("TYPE_INT32", "TYPE_FLOAT32", 1),
-                          ["TYPE_FLOAT32"]),
+                          [("TYPE_FLOAT32", "input[0].data_type")]),
 }
 
 
@@ -211,6 +212,13 @@ def make_broken_repo(repo: Path) -> None:
 
 def make_shutdown_repo(repo: Path) -> None:
     save(repo, "slow", slow())
+
+
+def make_many_models_repo(repo: Path, count: int = 60) -> None:
+    """Many small models, so that loading them all takes a noticeable while."""
+    model = load_example_script().dense_tiny()
+    for i in range(count):
+        save(repo, f"dense_{i:03d}", model)
 
 
 def copy_tree(source: Path, target: Path) -> None:

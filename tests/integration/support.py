@@ -2,8 +2,10 @@
 and reference answers from Python's onnxruntime."""
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -40,6 +42,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@functools.lru_cache(maxsize=1)
+def serve_help() -> str:
+    result = subprocess.run([str(swerve_binary()), "serve", "--help"], capture_output=True, text=True, timeout=30)
+    return result.stdout + result.stderr
+
+
+def extra_listener_args() -> list[str]:
+    """A free port (on 127.0.0.1) for every listener of `swerve serve` besides KServe HTTP, as its
+    help lists them (gRPC, metrics, TF Serving, …): their defaults are fixed ports, so two servers,
+    or a server beside the tests, would collide."""
+    help_text = serve_help()
+    args = []
+    for flag in sorted(set(re.findall(r"(--[a-z][a-z-]*)-port\b", help_text)) - {"--http"}):
+        args += [f"{flag}-port", str(free_port())]
+        if f"{flag}-address" in help_text:
+            args += [f"{flag}-address", "127.0.0.1"]
+    return args
+
+
 def run_swerve(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     """Runs `swerve ARGS…` to completion and returns its exit status and output."""
     return subprocess.run([str(swerve_binary()), *args], capture_output=True, text=True, timeout=timeout,
@@ -66,6 +87,7 @@ class SwerveServer:
     def command(self) -> list[str]:
         cmd = [str(swerve_binary()), "serve", "--model-repository", str(self.repository),
                "--http-port", str(self.port), "--http-address", "127.0.0.1", "--log-level", "info"]
+        cmd += extra_listener_args()
         if self.onnxruntime_lib:
             cmd += ["--onnxruntime-lib", str(onnxruntime_library())]
         return cmd + list(self.extra_args)

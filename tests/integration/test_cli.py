@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 
 import pytest
 import requests
 
-from support import SwerveServer, free_port, run_swerve
+from support import SwerveServer, extra_listener_args, free_port, run_swerve, serve_help
 
 SERVE_FLAGS = ["--model-repository", "--http-port", "--http-address", "--log-level", "--onnxruntime-lib",
                "--intra-op-threads", "--max-request-size"]
@@ -52,10 +53,11 @@ def test_serve_finds_onnxruntime_in_the_project_venv_without_being_told(repos, l
             server.stop_and_check()
 
 
-def serve_expecting_exit(*args: str) -> subprocess.CompletedProcess:
-    """Runs `swerve serve ARGS` that should refuse to start; fails if it keeps serving instead."""
+def serve_expecting_exit(*args: str, listeners: bool = True) -> subprocess.CompletedProcess:
+    """Runs `swerve serve ARGS` that should refuse to start; fails if it keeps serving instead.
+    Adds free ports for the other listeners unless `listeners` is False."""
     try:
-        return run_swerve("serve", *args, timeout=20)
+        return run_swerve("serve", *args, *(extra_listener_args() if listeners else []), timeout=20)
     except subprocess.TimeoutExpired as error:
         pytest.fail(f"swerve serve {' '.join(args)} kept running instead of exiting: {error.stderr!r:.1000}")
 
@@ -76,3 +78,26 @@ def test_invalid_flag_values_are_refused(repos, args):
     result = serve_expecting_exit("--model-repository", str(repos["example"]), "--http-address", "127.0.0.1",
                                   *port, *args)
     assert result.returncode != 0, (result.stdout + result.stderr)[-2000:]
+
+
+@pytest.mark.parametrize("listener", ["--http-port", "--metrics-port", "--grpc-port"])
+def test_a_port_in_use_is_a_clear_error_not_a_crash(repos, listener):
+    if listener not in serve_help():
+        pytest.skip(f"this swerve has no {listener}")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["--model-repository", str(repos["example"]), "--http-address", "127.0.0.1"]
+        others = extra_listener_args()
+        if listener == "--http-port":
+            args += ["--http-port", str(port), *others]
+        else:
+            index = others.index(listener)
+            others[index + 1] = str(port)
+            args += ["--http-port", str(free_port()), *others]
+        result = serve_expecting_exit(*args, listeners=False)
+    output = result.stdout + result.stderr
+    assert result.returncode not in (0, -4, -6, -11, 132, 134, 139), f"exit {result.returncode}:\n{output[-2000:]}"
+    assert "Fatal error" not in output and "crashed" not in output, output[-3000:]
+    assert str(port) in output and "in use" in output.lower(), output[-2000:]

@@ -73,14 +73,17 @@ def test_static_model_refuses_another_shape(client):
     assert error.value.status() == "400"
 
 
-def test_logreg_iris_serves_label_without_the_map_output(client, reference, model_files):
+def test_logreg_iris_serves_label_without_the_map_output(server, client, reference, model_files):
     x = np.array([[5.1, 3.5], [6.2, 2.9], [7.7, 3.0]], np.float32)
-    result = client.infer("logreg_iris", [json_input("float_input", x, "FP32")])  # all outputs
-    names = [o["name"] for o in result.get_response()["outputs"]]
-    assert names == ["label"]
+    expected = reference.run(model_files["logreg_iris"], {"float_input": x})["label"]
+    result = client.infer("logreg_iris", [json_input("float_input", x, "FP32")], outputs=json_outputs("label"))
     assert result.get_output("label")["datatype"] == "INT64"
-    assert_same(result.as_numpy("label"), reference.run(model_files["logreg_iris"], {"float_input": x})["label"],
-                "label")
+    assert_same(result.as_numpy("label"), expected, "label")
+    # With no outputs named, every tensor output comes back: only the label.
+    response = infer_json(server, "logreg_iris", {"inputs": [tensor_json("float_input", x, "FP32")]})
+    assert response.status_code == 200, response.text
+    assert [o["name"] for o in response.json()["outputs"]] == ["label"]
+    assert_same(output_array(response.json(), "label", np.int64), expected, "label (all outputs)")
 
 
 def test_logreg_iris_refuses_to_return_the_map_output(server):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import collections
 import json
+import os
+import time
 
 import pytest
 import requests
@@ -87,9 +89,11 @@ def test_1000_hostile_requests_get_4xx_json_errors_and_memory_stays_flat(hostile
     good_requests(hostile_server, 2)
     after = hostile_server.rss_kib()
     by_category = collections.Counter(f.split("]")[0][1:] for f in failures)
-    summary = f"{len(failures)} of {len(cases)} wrong, by category {dict(by_category)}:\n" + "\n".join(failures[:60])
+    memory = f"RSS {before} KiB before, {after} KiB after"
+    summary = (f"{len(failures)} of {len(cases)} wrong, by category {dict(by_category)} ({memory}):\n"
+               + "\n".join(failures[:60]))
     assert not failures, summary
-    assert after <= before * (1 + RSS_TOLERANCE), f"RSS grew from {before} KiB to {after} KiB"
+    assert after <= before * (1 + RSS_TOLERANCE), f"memory grew by more than {RSS_TOLERANCE:.0%}: {memory}"
 
 
 def test_declared_shape_of_2_pow_31_rows_with_16_values_is_a_400(hostile_server):
@@ -125,6 +129,25 @@ def test_body_over_the_limit_is_refused_before_it_is_all_sent(hostile_server):
     status, body = raw_http(hostile_server.port, head, [b'{"inputs":[' + b" " * (512 << 10)], timeout=10)
     assert status == 413, body[:200]
     assert hostile_server.alive()
+
+
+def test_connections_refused_with_413_are_closed(hostile_server):
+    # Each refused body must free its connection, also when the client asked for Connection: close.
+    def open_fds() -> int:
+        return len(os.listdir(f"/proc/{hostile_server.pid}/fd"))
+
+    body = b" " * (2 * MAX_REQUEST_SIZE)
+    chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)]
+    before = open_fds()
+    for connection in ("keep-alive", "close") * 10:
+        head = (f"POST /v2/models/dense_tiny/infer HTTP/1.1\r\nHost: {hostile_server.address}\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: {connection}\r\n\r\n").encode()
+        status, _ = raw_http(hostile_server.port, head, chunks)
+        assert status == 413
+    deadline = time.monotonic() + 5
+    while open_fds() > before + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert open_fds() <= before + 2, f"{open_fds() - before} connections left open after 20 refused bodies"
 
 
 def test_chunked_body_over_the_limit_is_a_413(hostile_server):

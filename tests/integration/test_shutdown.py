@@ -10,7 +10,7 @@ import time
 import numpy as np
 import requests
 
-from support import infer_json, output_array
+from support import SwerveServer, free_port, infer_json, output_array
 
 IN_FLIGHT = 4
 
@@ -29,7 +29,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server,
 
     def send(index: int) -> None:
         try:
-            body = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [float(index + 2)]}]}
+            body = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [2.5]}]}
             answers[index] = infer_json(server, "slow", body, timeout=60)
         except requests.RequestException as error:
             answers[index] = error
@@ -44,12 +44,11 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server,
     for thread in threads:
         thread.join(60)
 
+    expected = reference.run(model, {"x": np.array([2.5], np.float32)})["y"]
     for index in range(IN_FLIGHT):
         answer = answers.get(index)
         assert isinstance(answer, requests.Response), f"request {index} failed during shutdown: {answer!r}"
         assert answer.status_code == 200, f"request {index}: {answer.status_code} {answer.text[:300]}"
-        x = np.array([index + 2], np.float32)
-        expected = reference.run(model, {"x": x})["y"]
         np.testing.assert_allclose(output_array(answer.json(), "y", np.float32), expected, rtol=1e-6)
     # At least one request was still being served when the signal came (else the test proves nothing).
     assert max(finished_at.values()) > signalled_at, "every request finished before SIGTERM: make the model slower"
@@ -62,6 +61,29 @@ def test_idle_keep_alive_connections_do_not_hold_up_shutdown(repos, start_server
         for _ in range(3):
             assert session.get(server.url + "/v2/health/live", timeout=5).status_code == 200
         server.stop_and_check()
+
+
+def test_sigterm_while_models_are_loading_exits_0(repos, logs):
+    server = SwerveServer(repos["many"], logs / "sigterm-loading.log")
+    server.port = free_port()
+    with open(server.log_path, "wb") as log:
+        server.process = subprocess.Popen(server.command(), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.alive():
+            try:  # live as soon as HTTP listens; the models may still be loading
+                if requests.get(server.url + "/v2/health/live", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.01)
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            status = server.process.wait(10)
+        except subprocess.TimeoutExpired:
+            status = "still running 10 s after SIGTERM"
+    finally:
+        server.kill()
+    assert status == 0, f"exit status {status} after SIGTERM during loading; log:\n{server.log_tail(15)}"
 
 
 def test_sigint_exits_0(repos, start_server):

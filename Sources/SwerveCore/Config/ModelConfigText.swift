@@ -1,3 +1,4 @@
+import Foundation
 import SwiftProtobuf
 
 /// Reads Triton's `config.pbtxt` (protobuf text format of `ModelConfig`).
@@ -26,8 +27,13 @@ public enum ModelConfigText {
                 do {
                     _ = try Inference_ModelConfig(textFormatString: chunk.text)
                 } catch let fieldError {
+                    var detail = describe(fieldError)
+                    if case .unrecognizedEnumValue? = fieldError as? TextFormatDecodingError,
+                       let (field, value) = unknownEnumValue(in: chunk.text) {
+                        detail = "'\(value)' is not a valid value for '\(field)'"
+                    }
                     throw SwerveError.invalid(
-                        "config.pbtxt field '\(chunk.name)' (line \(chunk.line)): \(describe(fieldError)); check the field name and value against Triton's ModelConfig"
+                        "config.pbtxt field '\(chunk.name)' (line \(chunk.line)): \(detail); check the field name and value against Triton's ModelConfig"
                     )
                 }
             }
@@ -112,6 +118,47 @@ public enum ModelConfigText {
         close(at: chars.count)
         return chunks
     }
+
+    /// The first `field: VALUE` in `text` whose bare upper-case VALUE names no enum value of the
+    /// configuration's common enums (data types, instance kinds, formats, timeout actions).
+    static func unknownEnumValue(in text: String) -> (String, String)? {
+        let pattern = /([a-z_]+)\s*:\s*([A-Z][A-Z0-9_]*)/
+        for match in text.matches(of: pattern) where !knownEnumValues.contains(String(match.output.2)) {
+            return (String(match.output.1), String(match.output.2))
+        }
+        return nil
+    }
+
+    /// Enum value names, read back from the generated code by writing each case in text format.
+    private static let knownEnumValues: Set<String> = {
+        var names: Set<String> = []
+        func collect(_ text: String) {
+            if let value = text.split(separator: ":").last { names.insert(value.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        for type in Inference_DataType.allCases {
+            var input = Inference_ModelInput()
+            input.dataType = type
+            collect(input.textFormatString())
+        }
+        for format in Inference_ModelInput.Format.allCases {
+            var input = Inference_ModelInput()
+            input.format = format
+            collect(input.textFormatString())
+        }
+        for kind in Inference_ModelInstanceGroup.Kind.allCases {
+            var group = Inference_ModelInstanceGroup()
+            group.kind = kind
+            collect(group.textFormatString())
+        }
+        for action in Inference_ModelQueuePolicy.TimeoutAction.allCases {
+            var policy = Inference_ModelQueuePolicy()
+            policy.timeoutAction = action
+            collect(policy.textFormatString())
+        }
+        // Zero values are not written; add them by name.
+        names.formUnion(["TYPE_INVALID", "FORMAT_NONE", "KIND_AUTO", "REJECT"])
+        return names
+    }()
 
     private static func describe(_ error: any Error) -> String {
         switch error as? TextFormatDecodingError {

@@ -83,7 +83,7 @@ public final class ModelManager: Sendable {
                 group.addTask { _ = try? await self.load(name) }
             }
             while await group.next() != nil {
-                guard let name = iterator.next() else { continue }
+                guard !Task.isCancelled, let name = iterator.next() else { continue }
                 group.addTask { _ = try? await self.load(name) }
             }
         }

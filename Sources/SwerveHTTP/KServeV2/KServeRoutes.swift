@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import SwerveCore
 
 /// Settings of the HTTP frontends.
@@ -117,14 +118,16 @@ public struct KServeRoutes: Sendable {
         let body = try Compression.decompress(
             try await collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
         var headerLength = body.count
+        var rawBinary = false
         if let field = request.headers[.inferenceHeaderContentLength] {
             guard let value = Int(field), value >= 0, value <= body.count else {
                 throw SwerveError.invalid(
                     "Inference-Header-Content-Length '\(field)' must be a number between 0 and the body length \(body.count)")
             }
             headerLength = value
+            rawBinary = value == 0
         }
-        if headerLength == 0 {
+        if rawBinary {
             return try await inferRaw(body, model: model, version: version, acceptEncoding: request.headers[.acceptEncoding])
         }
         let header = try InferRequestJSON.parse(body[0..<headerLength])
@@ -229,6 +232,8 @@ public struct KServeRoutes: Sendable {
             let buffer = try await request.body.collect(upTo: options.maxRequestSize)
             return Array(buffer.readableBytesView)
         } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw SwerveError(.payloadTooLarge, "request body is larger than the limit of \(options.maxRequestSize) bytes (--max-request-size)")
+        } catch is NIOTooManyBytesError {
             throw SwerveError(.payloadTooLarge, "request body is larger than the limit of \(options.maxRequestSize) bytes (--max-request-size)")
         }
     }

@@ -1,0 +1,43 @@
+import GRPCCore
+import SwerveCore
+
+/// Turns every failure into a gRPC status with the message text, as Triton's clients expect.
+/// This is the one place gRPC status codes are chosen for errors.
+enum GRPCErrorMapping {
+    /// The gRPC status code for a core error code.
+    static func code(for code: SwerveError.Code) -> RPCError.Code {
+        switch code {
+        case .invalidArgument, .modelFailed: .invalidArgument
+        case .notFound: .notFound
+        case .unavailable: .unavailable
+        case .payloadTooLarge: .resourceExhausted
+        case .unsupported: .unimplemented
+        case .cancelled: .cancelled
+        case .deadlineExceeded: .deadlineExceeded
+        case .internal: .internalError
+        }
+    }
+
+    /// The RPC error for any error thrown while handling a call.
+    static func rpcError(for error: any Error) -> RPCError {
+        switch error {
+        case let error as SwerveError:
+            return RPCError(code: code(for: error.code), message: error.message, cause: error.cause)
+        case let error as RPCError:
+            return error
+        case is CancellationError:
+            return RPCError(code: .cancelled, message: "the request was cancelled")
+        default:
+            return RPCError(code: .internalError, message: "internal error: \(error)", cause: error)
+        }
+    }
+
+    /// Runs `body`, rethrowing whatever it throws as an ``RPCError`` with the mapped status.
+    static func mapping<Result>(_ body: () async throws -> Result) async throws(RPCError) -> Result {
+        do {
+            return try await body()
+        } catch {
+            throw rpcError(for: error)
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+import SwerveCore
+
+/// Settings of the gRPC frontend.
+public struct GRPCFrontendOptions: Sendable {
+    /// The IP address to listen on (`0.0.0.0`, `127.0.0.1`, `::`).
+    public var address: String
+    /// The port to listen on; 0 lets the system pick one.
+    public var port: Int
+    /// The largest request message accepted, in bytes; larger ones get `RESOURCE_EXHAUSTED`
+    /// (beyond twice this size the transport resets the stream instead, see ``MessageSizeLimit``).
+    public var maxMessageSize: Int
+    /// The most requests of one ModelStreamInfer stream in flight at once.
+    public var streamWindow: Int
+    /// The most calls one connection may have open at once, advertised to clients (which then
+    /// wait for a free slot). Without it SwiftNIO enforces 100 without advertising it, and a
+    /// client that opens a 101st call gets its whole connection closed.
+    public var maxConcurrentStreams: Int
+
+    /// Creates options.
+    public init(
+        address: String = "0.0.0.0", port: Int = 8001, maxMessageSize: Int = 64 << 20, streamWindow: Int = 32,
+        maxConcurrentStreams: Int = 1024
+    ) {
+        self.address = address
+        self.port = port
+        self.maxMessageSize = maxMessageSize
+        self.streamWindow = streamWindow
+        self.maxConcurrentStreams = maxConcurrentStreams
+    }
+}
+
+/// The gRPC frontend: KServe v2's `inference.GRPCInferenceService` and `grpc.health.v1.Health`
+/// over HTTP/2 (plaintext), as a service of the process's `ServiceGroup`.
+///
+/// On graceful shutdown it stops accepting calls, lets unary calls in flight finish, ends open
+/// inference streams once their requests in flight are answered, and returns.
+///
+/// ```swift
+/// let frontend = GRPCFrontend(server: server, options: GRPCFrontendOptions(port: 8001), logger: logger)
+/// let group = ServiceGroup(services: [modelService, frontend], logger: logger)
+/// ```
+public struct GRPCFrontend: Service {
+    let server: InferenceServer
+    let options: GRPCFrontendOptions
+    let logger: Logger
+
+    /// Creates the frontend over a server.
+    public init(server: InferenceServer, options: GRPCFrontendOptions, logger: Logger) {
+        self.server = server
+        self.options = options
+        self.logger = logger
+    }
+
+    /// The gRPC services, for serving them on another transport (tests use this).
+    static func services(server: InferenceServer, options: GRPCFrontendOptions, drain: DrainSignal) -> [any RegistrableRPCService] {
+        [
+            SizeLimitedKServeService(
+                service: KServeGRPCService(server: server, streamWindow: options.streamWindow, drain: drain),
+                limit: options.maxMessageSize),
+            HealthService(server: server),
+        ]
+    }
+
+    /// Serves until graceful shutdown.
+    public func run() async throws {
+        let transport = HTTP2ServerTransport.Posix(
+            address: options.address.contains(":")
+                ? .ipv6(host: options.address, port: options.port) : .ipv4(host: options.address, port: options.port),
+            transportSecurity: .plaintext,
+            config: .defaults {
+                $0.rpc.maxRequestPayloadSize = MessageSizeLimit.transportLimit(for: options.maxMessageSize)
+                $0.http2.maxConcurrentStreams = options.maxConcurrentStreams
+            })
+        let drain = DrainSignal()
+        let grpcServer = GRPCServer(transport: transport, services: Self.services(server: server, options: options, drain: drain))
+        let logger = self.logger
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await grpcServer.serve() }
+                let address = try await transport.listeningAddress
+                logger.info("KServe v2 gRPC listening on \(address)")
+            }
+        } onGracefulShutdown: {
+            drain.beginDraining()
+            grpcServer.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import GRPCCore
+import SwerveCore
+
+extension KServeGRPCService {
+    /// Runs one request. Cancelling the RPC (or its deadline passing) cancels the request, which
+    /// leaves the model's queue if it has not started.
+    func modelInfer(request: Inference_ModelInferRequest, context: ServerContext) async throws -> Inference_ModelInferResponse {
+        try await GRPCErrorMapping.mapping {
+            let inferenceRequest = try InferTranslation.request(from: request)
+            let server = self.server
+            let response = try await RPCCancellation.run(context: context, drain: drain) {
+                try await server.infer(inferenceRequest)
+            }
+            return InferTranslation.message(from: response)
+        }
+    }
+
+    /// Runs the requests of a stream, several at once, and answers each in request order. A
+    /// request that fails is answered with `error_message` and the stream stays open.
+    ///
+    /// When the client cancels the stream, requests in flight are cancelled; when the server shuts
+    /// down, reading stops, requests in flight finish and the stream ends.
+    func modelStreamInfer(
+        request: RPCAsyncSequence<Inference_ModelInferRequest, any Error>,
+        response: RPCWriter<Inference_ModelStreamInferResponse>,
+        context: ServerContext
+    ) async throws {
+        let server = self.server
+        let drain = self.drain
+        let cancellation = context.cancellation
+        let pipeline = OrderedPipeline<Inference_ModelInferRequest, Inference_ModelStreamInferResponse>(window: streamWindow) { message in
+            await Self.streamResponse(to: message, server: server)
+        }
+        try await GRPCErrorMapping.mapping {
+            try await pipeline.run(
+                request,
+                stop: {
+                    try await cancellation.cancelled
+                    return !drain.isDraining
+                },
+                write: { try await response.write($0) })
+        }
+    }
+
+    /// The stream message answering one request: its response, or the error's message.
+    static func streamResponse(to message: Inference_ModelInferRequest, server: InferenceServer) async -> Inference_ModelStreamInferResponse {
+        do {
+            let request = try InferTranslation.request(from: message)
+            let response = try await server.infer(request)
+            return .with { $0.inferResponse = InferTranslation.message(from: response) }
+        } catch {
+            return .with { $0.errorMessage = GRPCErrorMapping.rpcError(for: error).message }
+        }
+    }
+}

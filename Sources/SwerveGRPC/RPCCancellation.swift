@@ -1,0 +1,45 @@
+import GRPCCore
+import Synchronization
+
+/// Set once the gRPC server begins its graceful shutdown.
+///
+/// grpc-swift marks every open RPC as cancelled when the server starts to quiesce. That signal
+/// must not abort inferences already accepted (they finish, as over HTTP), so handlers ask this
+/// flag to tell a shutdown from a client that cancelled or a deadline that passed.
+final class DrainSignal: Sendable {
+    private let draining = Atomic<Bool>(false)
+
+    /// Whether the server is shutting down.
+    var isDraining: Bool { draining.load(ordering: .acquiring) }
+
+    /// Marks the server as shutting down.
+    func beginDraining() { draining.store(true, ordering: .releasing) }
+}
+
+/// Runs inference work so that cancelling the RPC (the client cancels, or its deadline passes)
+/// cancels the work, which removes a queued request from the model's queue.
+///
+/// grpc-swift does not cancel a handler's task when the RPC is cancelled; it only signals the
+/// RPC's cancellation handle. This bridges that signal to Swift task cancellation, except while
+/// the server drains for shutdown.
+enum RPCCancellation {
+    /// Runs `operation` in a task that is cancelled when the RPC of `context` is cancelled or the
+    /// calling task is cancelled.
+    static func run<Result: Sendable>(
+        context: ServerContext, drain: DrainSignal, _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let cancellation = context.cancellation
+        let task = Task { try await operation() }
+        return try await withTaskCancellationHandler {
+            try await withRPCCancellationHandler {
+                // A cancellation that came before the handler was installed shows here.
+                if cancellation.isCancelled && !drain.isDraining { task.cancel() }
+                return try await task.value
+            } onCancelRPC: {
+                if !drain.isDraining { task.cancel() }
+            }
+        } onCancel: {
+            task.cancel()
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SwerveCore
+
+/// TensorFlow Serving's REST API (port 8501): model status, metadata and `:predict` with the row
+/// (`instances`) and columnar (`inputs`) formats, translated onto ``InferenceServer``.
+public struct TFServingRoutes: Sendable {
+    let server: InferenceServer
+    let options: HTTPFrontendOptions
+
+    /// Creates the routes over a server.
+    public init(server: InferenceServer, options: HTTPFrontendOptions) {
+        self.server = server
+        self.options = options
+    }
+
+    /// Builds the router; errors are `{"error": "..."}`.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let table = RouteTable(router: Router())
+        table.router.add(middleware: ErrorMiddleware(routes: table))
+        // `:predict` is part of the last path segment, so the routes take the whole segment.
+        table.get("/v1/models/:model") { _, context in
+            let name = context.parameters.get("model") ?? ""
+            return jsonResponse(try status(model: name, version: nil))
+        }
+        table.get("/v1/models/:model/versions/:version") { _, context in
+            let (name, version) = try modelAndVersion(context)
+            return jsonResponse(try status(model: name, version: version))
+        }
+        table.get("/v1/models/:model/metadata") { _, context in
+            jsonResponse(try metadata(model: context.parameters.get("model") ?? "", version: nil))
+        }
+        table.get("/v1/models/:model/versions/:version/metadata") { _, context in
+            let (name, version) = try modelAndVersion(context)
+            return jsonResponse(try metadata(model: name, version: version))
+        }
+        table.post("/v1/models/:model") { request, context in
+            let (name, method) = try splitMethod(context.parameters.get("model") ?? "")
+            return try await predict(request, model: name, version: nil, method: method)
+        }
+        table.post("/v1/models/:model/versions/:version") { request, context in
+            let (text, method) = try splitMethod(context.parameters.get("version") ?? "")
+            guard let version = Int(text), version > 0 else {
+                throw SwerveError.notFound("Servable not found for request: version '\(text)' of '\(context.parameters.get("model") ?? "")'")
+            }
+            return try await predict(request, model: context.parameters.get("model") ?? "", version: version, method: method)
+        }
+        return table.router
+    }
+
+    private func splitMethod(_ segment: String) throws -> (String, String) {
+        guard let colon = segment.lastIndex(of: ":") else {
+            throw SwerveError.invalid("missing method: POST to /v1/models/<model>:predict")
+        }
+        return (String(segment[..<colon]), String(segment[segment.index(after: colon)...]))
+    }
+
+    private func status(model name: String, version: Int?) throws -> [UInt8] {
+        let rows = server.manager.statuses().filter { $0.name == name && (version == nil || $0.version == version) }
+        guard !rows.isEmpty else {
+            throw SwerveError.notFound("Servable not found for request: \(version.map { "Specific(\(name), \($0))" } ?? "Latest(\(name))")")
+        }
+        let entries = rows.map { row -> [String: Any] in
+            let state: String
+            switch row.state {
+            case .loading: state = "LOADING"
+            case .ready: state = "AVAILABLE"
+            case .unloading: state = "UNLOADING"
+            case .unloaded, .failed: state = "END"
+            }
+            var status: [String: Any] = ["error_code": "OK", "error_message": ""]
+            if case .failed(let reason) = row.state { status = ["error_code": "UNKNOWN", "error_message": reason] }
+            return ["version": row.version.map(String.init) ?? "", "state": state, "status": status]
+        }
+        return Array(try JSONSerialization.data(withJSONObject: ["model_version_status": entries], options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    private func metadata(model name: String, version: Int?) throws -> [UInt8] {
+        let served = try resolve(name, version: version)
+        func signature(_ specs: [TensorSpec]) -> [String: Any] {
+            Dictionary(uniqueKeysWithValues: specs.map { spec in
+                (spec.name, [
+                    "dtype": Self.tfType(spec.dataType), "name": spec.name,
+                    "tensor_shape": ["dim": spec.shape.map { ["size": String($0), "name": ""] }, "unknown_rank": false],
+                ] as [String: Any])
+            })
+        }
+        let object: [String: Any] = [
+            "model_spec": ["name": name, "signature_name": "", "version": String(served.version)],
+            "metadata": ["signature_def": ["signature_def": ["serving_default": [
+                "inputs": signature(served.io.inputs), "outputs": signature(served.io.outputs), "method_name": "tensorflow/serving/predict",
+            ]]]],
+        ]
+        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+
+    private func resolve(_ name: String, version: Int?) throws -> ServedVersion {
+        do {
+            return try server.manager.resolve(name, version: version)
+        } catch let error as SwerveError where error.code == .notFound {
+            throw SwerveError.notFound("Servable not found for request: \(version.map { "Specific(\(name), \($0))" } ?? "Latest(\(name))")")
+        }
+    }
+
+    static func tfType(_ type: DataType) -> String {
+        switch type {
+        case .bool: "DT_BOOL"
+        case .uint8: "DT_UINT8"
+        case .uint16: "DT_UINT16"
+        case .uint32: "DT_UINT32"
+        case .uint64: "DT_UINT64"
+        case .int8: "DT_INT8"
+        case .int16: "DT_INT16"
+        case .int32: "DT_INT32"
+        case .int64: "DT_INT64"
+        case .fp16: "DT_HALF"
+        case .bf16: "DT_BFLOAT16"
+        case .fp32: "DT_FLOAT"
+        case .fp64: "DT_DOUBLE"
+        case .bytes: "DT_STRING"
+        }
+    }
+
+    // MARK: - Predict
+
+    private func predict(_ request: Request, model: String, version: Int?, method: String) async throws -> Response {
+        guard method == "predict" else {
+            throw SwerveError(.unsupported, "method ':\(method)' is not supported; Swerve serves ':predict'")
+        }
+        let served = try resolve(model, version: version)
+        let body = try await KServeRoutes(server: server, options: options).collectBody(request)
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(body), options: [])
+        } catch {
+            throw SwerveError.invalid("the body is not valid JSON: \(error.localizedDescription)")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw SwerveError.invalid("the body must be a JSON object with 'instances' or 'inputs'")
+        }
+        let rowFormat: Bool
+        var inputs: [NamedTensor] = []
+        switch (object["instances"], object["inputs"]) {
+        case (let instances?, nil):
+            rowFormat = true
+            guard let list = instances as? [Any], !list.isEmpty else {
+                throw SwerveError.invalid("'instances' must be a non-empty list")
+            }
+            inputs = try rowInputs(list, io: served.io)
+        case (nil, let columns?):
+            rowFormat = false
+            inputs = try columnInputs(columns, io: served.io)
+        case (nil, nil):
+            throw SwerveError.invalid("the body must have 'instances' (row format) or 'inputs' (columnar format)")
+        default:
+            throw SwerveError.invalid("the body must have either 'instances' or 'inputs', not both")
+        }
+        let response = try await server.infer(InferenceRequest(modelName: model, modelVersion: served.version, inputs: inputs))
+        var writer = JSONWriter()
+        if rowFormat {
+            writer.raw("{\"predictions\":[")
+            let rows = response.outputs.first?.tensor.shape.first ?? 0
+            for row in 0..<rows {
+                if row > 0 { writer.raw(",") }
+                if response.outputs.count == 1, let output = response.outputs.first {
+                    try TFServingTensorJSON.write(output.tensor, row: row, name: output.name, to: &writer)
+                } else {
+                    writer.raw("{")
+                    for (index, output) in response.outputs.enumerated() {
+                        if index > 0 { writer.raw(",") }
+                        writer.string(output.name)
+                        writer.raw(":")
+                        try TFServingTensorJSON.write(output.tensor, row: row, name: output.name, to: &writer)
+                    }
+                    writer.raw("}")
+                }
+            }
+            writer.raw("]}")
+        } else {
+            writer.raw("{\"outputs\":")
+            if response.outputs.count == 1, let output = response.outputs.first {
+                try TFServingTensorJSON.write(output.tensor, row: nil, name: output.name, to: &writer)
+            } else {
+                writer.raw("{")
+                for (index, output) in response.outputs.enumerated() {
+                    if index > 0 { writer.raw(",") }
+                    writer.string(output.name)
+                    writer.raw(":")
+                    try TFServingTensorJSON.write(output.tensor, row: nil, name: output.name, to: &writer)
+                }
+                writer.raw("}")
+            }
+            writer.raw("}")
+        }
+        return jsonResponse(writer.bytes)
+    }
+
+    /// Row format: one value per example (single input) or one object per example.
+    private func rowInputs(_ instances: [Any], io: ModelIO) throws -> [NamedTensor] {
+        if io.inputs.count == 1, let spec = io.inputs.first, !(instances.first is [String: Any]) || spec.dataType == .bytes && isB64(instances.first) {
+            return [NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: instances, dataType: spec.dataType, name: spec.name))]
+        }
+        return try io.inputs.compactMap { spec in
+            let values = try instances.map { instance -> Any? in
+                guard let object = instance as? [String: Any] else {
+                    throw SwerveError.invalid("with several inputs every instance must be an object of input names")
+                }
+                return object[spec.name]
+            }
+            if values.allSatisfy({ $0 == nil }) {
+                if io.optionalInputs.contains(spec.name) { return nil }
+                throw SwerveError.invalid("missing input '\(spec.name)' in the instances")
+            }
+            guard values.allSatisfy({ $0 != nil }) else {
+                throw SwerveError.invalid("input '\(spec.name)' is missing from some instances")
+            }
+            return NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: values.map { $0! }, dataType: spec.dataType, name: spec.name))
+        }
+    }
+
+    /// Columnar format: a value for the single input, or an object of input names.
+    private func columnInputs(_ columns: Any, io: ModelIO) throws -> [NamedTensor] {
+        if let object = columns as? [String: Any], !isB64(columns) {
+            return try object.map { name, value in
+                guard let spec = io.input(named: name) else {
+                    throw SwerveError.invalid("unexpected input '\(name)'; the model's inputs are \(io.inputs.map { "'\($0.name)'" }.joined(separator: ", "))")
+                }
+                return NamedTensor(name: name, tensor: try TFServingTensorJSON.tensor(from: value, dataType: spec.dataType, name: name))
+            }
+        }
+        guard io.inputs.count == 1, let spec = io.inputs.first else {
+            throw SwerveError.invalid("the model has several inputs: give 'inputs' as an object of input names")
+        }
+        return [NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: columns, dataType: spec.dataType, name: spec.name))]
+    }
+
+    private func isB64(_ value: Any?) -> Bool {
+        (value as? [String: Any]).map { $0.count == 1 && $0["b64"] != nil } ?? false
+    }
+}

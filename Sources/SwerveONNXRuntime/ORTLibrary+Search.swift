@@ -1,0 +1,178 @@
+import Glibc
+import SwerveCore
+
+extension ORTLibrary {
+    /// One place to look for `libonnxruntime`, in the order they are tried.
+    enum Candidate: Equatable, Sendable, CustomStringConvertible {
+        /// The path given with `--onnxruntime-lib`.
+        case explicitPath(String)
+        /// The path in `$SWERVE_ONNXRUNTIME_LIB`.
+        case environmentPath(String)
+        /// A glob pattern for the `onnxruntime` wheel inside a project's `.venv`.
+        case virtualEnvironment(pattern: String)
+        /// A bare name handed to the system loader (`LD_LIBRARY_PATH`, `ldconfig`'s cache).
+        case systemLoader(name: String)
+
+        var description: String {
+            switch self {
+            case .explicitPath(let path): "--onnxruntime-lib \(path)"
+            case .environmentPath(let path): "$\(ORTLibrary.environmentVariable) \(path)"
+            case .virtualEnvironment(let pattern): pattern
+            case .systemLoader(let name): "system loader \(name)"
+            }
+        }
+    }
+
+    /// The environment variable that names the library when no flag does.
+    static let environmentVariable = "SWERVE_ONNXRUNTIME_LIB"
+    /// Where the `onnxruntime` wheel puts the library inside a virtual environment. The wheel
+    /// ships only a versioned name (`libonnxruntime.so.1.32.0`), hence the trailing `*`.
+    static let virtualEnvironmentPattern = ".venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so*"
+    /// Names tried with the system loader, last.
+    static let systemNames = ["libonnxruntime.so", "libonnxruntime.so.1"]
+
+    /// The places to look, in order: the flag, the environment variable, a `.venv` in the current
+    /// directory and in the executable's directory and each of its parents, then the system loader.
+    static func candidates(
+        explicitPath: String?, environmentPath: String?, currentDirectory: String?, executablePath: String?
+    ) -> [Candidate] {
+        var result: [Candidate] = []
+        // A path the user names is final: falling back to another library would hide their mistake.
+        if let explicitPath, !explicitPath.isEmpty {
+            return [.explicitPath(explicitPath)]
+        }
+        if let environmentPath, !environmentPath.isEmpty {
+            return [.environmentPath(environmentPath)]
+        }
+        var directories: [String] = []
+        if let currentDirectory {
+            directories.append(currentDirectory)
+        }
+        if let executablePath {
+            directories += selfAndParents(of: parent(of: executablePath))
+        }
+        var seen: Set<String> = []
+        for directory in directories where seen.insert(directory).inserted {
+            let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+            result.append(.virtualEnvironment(pattern: globEscaped(prefix) + virtualEnvironmentPattern))
+        }
+        result += systemNames.map { .systemLoader(name: $0) }
+        return result
+    }
+
+    /// Finds and opens the library, looking where ``candidates(explicitPath:environmentPath:currentDirectory:executablePath:)``
+    /// says for this process.
+    /// - Throws: ``SwerveError`` listing every place looked and how to install ONNX Runtime.
+    static func locate(explicitPath: String?) throws(SwerveError) -> ORTLibrary {
+        try open(firstOf: candidates(
+            explicitPath: explicitPath,
+            environmentPath: getenv(environmentVariable).map { String(cString: $0) },
+            currentDirectory: currentDirectory(),
+            executablePath: executablePath()
+        ))
+    }
+
+    /// Opens the first candidate that works.
+    /// - Throws: ``SwerveError`` (`unavailable`) listing every candidate with the reason it failed.
+    static func open(firstOf candidates: [Candidate]) throws(SwerveError) -> ORTLibrary {
+        var failures: [String] = []
+        for candidate in candidates {
+            let locations: [String]
+            switch candidate {
+            case .explicitPath(let path), .environmentPath(let path):
+                locations = [path]
+            case .systemLoader(let name):
+                locations = [name]
+            case .virtualEnvironment(let pattern):
+                locations = expand(pattern)
+                if locations.isEmpty {
+                    failures.append("\(candidate): no such file")
+                }
+            }
+            for location in locations {
+                do {
+                    return try ORTLibrary.open(location)
+                } catch {
+                    // dlerror repeats the path it was given; say it once.
+                    var reason = Substring(error.reason)
+                    if reason.hasPrefix(location + ": ") {
+                        reason = reason.dropFirst(location.count + 2)
+                    }
+                    failures.append("\(candidate.isPattern ? location : candidate.description): \(reason)")
+                }
+            }
+        }
+        throw SwerveError(.unavailable, notFoundMessage(failures))
+    }
+
+    static func notFoundMessage(_ failures: [String]) -> String {
+        """
+        ONNX Runtime (libonnxruntime.so) could not be loaded. Looked in:
+        \(failures.map { "  - " + $0 }.joined(separator: "\n"))
+        Install it with `make setup` (creates .venv with the pinned onnxruntime), or run \
+        `pip install onnxruntime==1.32.0` and pass \
+        --onnxruntime-lib <site-packages>/onnxruntime/capi/libonnxruntime.so.1.32.0 \
+        (or set $\(environmentVariable)).
+        """
+    }
+
+    /// The files that match a glob pattern, sorted.
+    private static func expand(_ pattern: String) -> [String] {
+        var matches = glob_t()
+        defer { globfree(&matches) }
+        guard glob(pattern, 0, nil, &matches) == 0 else { return [] }
+        return (0..<Int(matches.gl_pathc)).compactMap { index in
+            matches.gl_pathv[index].map { String(cString: $0) }
+        }.sorted()
+    }
+
+    private static func currentDirectory() -> String? {
+        guard let buffer = getcwd(nil, 0) else { return nil }
+        defer { Glibc.free(buffer) }
+        return String(cString: buffer)
+    }
+
+    /// The running executable, from `/proc/self/exe` (`.build/debug/swerve`, or the test runner).
+    private static func executablePath() -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `/a/b` for `/a/b/c`; `/` for `/a`.
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    /// `path` and each directory above it, ending with `/`.
+    static func selfAndParents(of path: String) -> [String] {
+        var result = [path]
+        var current = path
+        while current != "/" && current != "." {
+            current = parent(of: current)
+            result.append(current)
+        }
+        return result
+    }
+
+    /// Escapes glob's special characters so a directory name matches only itself.
+    private static func globEscaped(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "*?[\\".contains(character) {
+                out.append("\\")
+            }
+            out.append(character)
+        }
+        return out
+    }
+}
+
+extension ORTLibrary.Candidate {
+    var isPattern: Bool {
+        if case .virtualEnvironment = self { return true }
+        return false
+    }
+}
