@@ -13,13 +13,16 @@ public final class ServedVersion: Sendable {
     public let unsupportedOutputs: [UnsupportedTensor]
     /// Class labels per output, from `label_filename` or the model's `labels.txt`.
     public let labels: [String: [String]]
+    /// Decodes encoded inputs (images) into the model's input tensor, when the config declares it.
+    public let preprocessor: (any InputPreprocessor)?
     let pool: InstancePool
 
     /// The version's statistics so far.
     public var statistics: ModelStatistics { pool.statistics.snapshot }
 
-    init(name: String, version: Int, config: Inference_ModelConfig, io: ModelIO, unsupportedOutputs: [UnsupportedTensor], labels: [String: [String]], pool: InstancePool) {
+    init(name: String, version: Int, config: Inference_ModelConfig, io: ModelIO, unsupportedOutputs: [UnsupportedTensor], labels: [String: [String]], preprocessor: (any InputPreprocessor)?, pool: InstancePool) {
         self.labels = labels
+        self.preprocessor = preprocessor
         self.name = name
         self.version = version
         self.config = config

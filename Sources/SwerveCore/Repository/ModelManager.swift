@@ -12,6 +12,8 @@ public struct ModelManagerOptions: Sendable {
     public var completion: ModelConfigCompletion
     /// The queue size of a model version when its configuration sets none.
     public var defaultMaxQueueSize: Int
+    /// Makes the preprocessor a model's configuration declares (image decoding), or nil.
+    public var makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)?
 
     /// Creates options.
     public init(
@@ -22,6 +24,7 @@ public struct ModelManagerOptions: Sendable {
         self.cpuBudget = cpuBudget
         self.completion = completion
         self.defaultMaxQueueSize = defaultMaxQueueSize
+        self.makePreprocessor = nil
     }
 }
 
@@ -274,6 +277,13 @@ public final class ModelManager: Sendable {
     /// Runs a request on the version it names.
     public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
         let served = try resolve(request.modelName, version: request.modelVersion)
+        var request = request
+        if let preprocessor = served.preprocessor,
+           let index = request.inputs.firstIndex(where: { $0.name == preprocessor.inputName && $0.tensor.dataType == .bytes }),
+           served.io.input(named: preprocessor.inputName)?.dataType != .bytes {
+            let encoded = request.inputs[index]
+            request.inputs[index].tensor = try await Blocking.run { try preprocessor.preprocessBatch(encoded.tensor, name: encoded.name) }
+        }
         let start = ContinuousClock.now
         let metrics = served.pool.statistics.metrics
         metrics.pending.increment()
@@ -338,6 +348,9 @@ public final class ModelManager: Sendable {
         for _ in 1..<max(1, Int(completed.config.instanceGroup.reduce(0) { $0 + $1.count })) {
             instances.append(try await Blocking.run { try backend.loadInstance(modelPath: modelPath, options: instanceOptions) })
         }
+        // Everything that can fail comes before the pool starts its threads.
+        let labels = try labels(for: completed.config, in: entry)
+        let preprocessor = try options.makePreprocessor?(completed.config)
         let configuredQueue = Int(completed.config.dynamicBatching.defaultQueuePolicy.maxQueueSize)
         let pool = InstancePool(
             instances: instances, maxQueueSize: configuredQueue > 0 ? configuredQueue : options.defaultMaxQueueSize,
@@ -345,7 +358,8 @@ public final class ModelManager: Sendable {
             label: "'\(name)' version \(version)", statistics: StatisticsRecorder(name: name, version: version))
         return ServedVersion(
             name: name, version: version, config: completed.config, io: completed.io,
-            unsupportedOutputs: first.signature.unsupportedOutputs, labels: try labels(for: completed.config, in: entry), pool: pool)
+            unsupportedOutputs: first.signature.unsupportedOutputs, labels: labels,
+            preprocessor: preprocessor, pool: pool)
     }
 
     /// Label files per output: `label_filename` from the config, else the model's `labels.txt`.
