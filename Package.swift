@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -57,6 +58,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,6 +77,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // libjpeg(-turbo) and libpng (Debian's libjpeg62-turbo-dev, libpng-dev) behind a small C shim
+        // that turns their fatal errors into return values instead of exit() or a crash.
+        .target(
+            name: "CSwerveImageCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+        ),
+        // Image pre- and post-processing: decode, orient, resize, crop, normalise; softmax and top-k.
+        .target(
+            name: "SwerveImage",
+            dependencies: ["SwerveCore", "CSwerveImageCodecs"],
             swiftSettings: swiftSettings
         ),
         // Fakes shared by the test targets (a backend that needs no ONNX Runtime).
@@ -124,6 +138,11 @@ let package = Package(
                 "SwerveCore", "SwerveGRPC", "SwerveTesting",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwerveImageTests",
+            dependencies: ["SwerveCore", "SwerveImage"],
             swiftSettings: swiftSettings
         ),
     ]

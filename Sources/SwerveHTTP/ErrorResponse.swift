@@ -66,12 +66,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
-            let segments = request.uri.path.split(separator: "/")
-            let pathKnown = routes.patterns.contains { route in
-                route.pattern.count == segments.count
-                    && zip(route.pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
-            }
-            if pathKnown {
+            if routes.knowsPath(request.uri.path) {
                 return ErrorResponse.make(status: .methodNotAllowed, message: "Method Not Allowed")
             }
             return ErrorResponse.make(for: error)

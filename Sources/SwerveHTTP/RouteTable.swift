@@ -12,6 +12,14 @@ final class RouteTable: @unchecked Sendable {
         self.router = router
     }
 
+    /// Whether some route has this path (with any method): a miss on it is 405, not 404.
+    func knowsPath(_ path: String) -> Bool {
+        let segments = path.split(separator: "/")
+        return patterns.contains { route in
+            route.pattern.count == segments.count && zip(route.pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        }
+    }
+
     typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
 
     func get(_ path: String, _ handler: @escaping Handler) {
@@ -22,5 +30,15 @@ final class RouteTable: @unchecked Sendable {
     func post(_ path: String, _ handler: @escaping Handler) {
         router.post(RouterPath(path), use: handler)
         patterns.append((.post, path.split(separator: "/")))
+    }
+
+    func put(_ path: String, _ handler: @escaping Handler) {
+        router.put(RouterPath(path), use: handler)
+        patterns.append((.put, path.split(separator: "/")))
+    }
+
+    func delete(_ path: String, _ handler: @escaping Handler) {
+        router.delete(RouterPath(path), use: handler)
+        patterns.append((.delete, path.split(separator: "/")))
     }
 }

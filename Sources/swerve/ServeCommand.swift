@@ -34,6 +34,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest gRPC request message in bytes; larger ones get RESOURCE_EXHAUSTED.", valueName: "bytes"))
     var grpcMaxMessageSize: Int = 64 << 20
 
+    @Option(name: .long, help: ArgumentHelp("Port of the TorchServe-style inference API (/ping, /predictions); 0 turns it off.", valueName: "port"))
+    var torchservePort: Int = 8080
+
+    @Option(name: .long, help: ArgumentHelp("Port of the TorchServe-style management API (/models); 0 turns it off.", valueName: "port"))
+    var torchserveManagementPort: Int = 8081
+
     @Option(name: .long, help: ArgumentHelp("Port of the TensorFlow Serving REST endpoint (:predict); 0 turns it off.", valueName: "port"))
     var tfservingPort: Int = 8501
 
@@ -67,6 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard grpcMaxMessageSize > 0 else { throw ValidationError("--grpc-max-message-size must be positive") }
         if let threads = intraOpThreads, threads < 1 { throw ValidationError("--intra-op-threads must be at least 1") }
         guard maxRequestSize > 0 else { throw ValidationError("--max-request-size must be positive") }
+        guard (0...65535).contains(torchservePort) else { throw ValidationError("--torchserve-port must be between 0 and 65535") }
+        guard (0...65535).contains(torchserveManagementPort) else { throw ValidationError("--torchserve-management-port must be between 0 and 65535") }
         guard (0...65535).contains(tfservingPort) else { throw ValidationError("--tfserving-port must be between 0 and 65535") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
         guard repositoryPollSecs > 0 else { throw ValidationError("--repository-poll-secs must be positive") }
@@ -81,6 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
             .init(name: "KServe v2 gRPC endpoint", flag: "--grpc-port", address: grpcAddress, port: grpcPort),
             .init(name: "Prometheus metrics endpoint", flag: "--metrics-port", address: httpAddress, port: allowMetrics ? metricsPort : 0),
             .init(name: "TensorFlow Serving REST endpoint", flag: "--tfserving-port", address: httpAddress, port: tfservingPort),
+            .init(name: "TorchServe inference API", flag: "--torchserve-port", address: httpAddress, port: torchservePort),
+            .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: httpAddress, port: torchserveManagementPort),
         ])
         let backend = try common.makeBackend()
         let budget = CPUBudget.available()
@@ -105,27 +115,22 @@ struct ServeCommand: AsyncParsableCommand {
             var factory = PrometheusMetricsFactory(registry: registry)
             factory.defaultDurationHistogramBuckets = try histogramBuckets()
             MetricsSystem.bootstrap(factory)
-            services.append(.init(service: Application(
-                router: MetricsRoutes(registry: registry, server: server).makeRouter(),
-                configuration: .init(address: .hostname(httpAddress, port: metricsPort), serverName: "swerve"),
-                onServerRunning: { logger.info("Prometheus metrics listening on \($0.localAddress.map { "\($0)" } ?? "")") },
-                logger: logger)))
+            services.append(httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, logger: logger))
         }
         if httpPort != 0 {
             let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(.init(service: Application(
-                router: routes.makeRouter(),
-                configuration: .init(address: .hostname(httpAddress, port: httpPort), serverName: "swerve"),
-                onServerRunning: { logger.info("KServe v2 HTTP listening on \($0.localAddress.map { "\($0)" } ?? "")") },
-                logger: logger)))
+            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpPort, logger: logger))
+        }
+        if torchservePort != 0 {
+            let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
+            services.append(httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, logger: logger))
+        }
+        if torchserveManagementPort != 0 {
+            services.append(httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, logger: logger))
         }
         if tfservingPort != 0 {
             let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(.init(service: Application(
-                router: routes.makeRouter(),
-                configuration: .init(address: .hostname(httpAddress, port: tfservingPort), serverName: "swerve"),
-                onServerRunning: { logger.info("TensorFlow Serving REST listening on \($0.localAddress.map { "\($0)" } ?? "")") },
-                logger: logger)))
+            services.append(httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, logger: logger))
         }
         if grpcPort != 0 {
             let options = GRPCFrontendOptions(address: grpcAddress, port: grpcPort, maxMessageSize: grpcMaxMessageSize)
@@ -140,6 +145,15 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
+    /// A Hummingbird application serving `router` on the HTTP address and `port`.
+    func httpService(_ name: String, router: Router<BasicRequestContext>, port: Int, logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration {
+        .init(service: Application(
+            router: router,
+            configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
+            onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
+            logger: logger))
+    }
+
     func histogramBuckets() throws -> [Duration] {
         let values = metricsHistogramBuckets.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) > 0 }) else {

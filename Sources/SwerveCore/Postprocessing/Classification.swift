@@ -33,6 +33,22 @@ public enum Classification {
         return Tensor(dataType: .bytes, shape: batched ? [batch, k] : [k], data: out)
     }
 
+    /// The `count` highest scores of one row, highest first (ties by index), optionally after a
+    /// softmax over the row. Duplicate labels stay separate entries: they are told apart by index.
+    public static func topK(_ row: ArraySlice<Double>, count: Int, softmax: Bool) -> [(index: Int, score: Double)] {
+        var scores = Array(row)
+        if softmax, let largest = scores.max() {
+            var total = 0.0
+            for index in scores.indices {
+                scores[index] = Foundation.exp(scores[index] - largest)
+                total += scores[index]
+            }
+            if total > 0 { for index in scores.indices { scores[index] /= total } }
+        }
+        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        return order.prefix(max(0, count)).map { ($0, scores[$0]) }
+    }
+
     /// Reads a label file: one label per line, line i is class i.
     public static func loadLabels(path: String) -> [String]? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
@@ -49,7 +65,7 @@ public enum Classification {
     }
 
     /// The elements of a numeric tensor as doubles.
-    static func numericValues(of tensor: Tensor) throws -> [Double] {
+    public static func numericValues(of tensor: Tensor) throws -> [Double] {
         let data = tensor.data
         func read<T>(_ type: T.Type, _ convert: (T) -> Double) -> [Double] {
             data.withUnsafeBytes { raw in

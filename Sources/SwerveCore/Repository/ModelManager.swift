@@ -50,6 +50,8 @@ public final class ModelManager: Sendable {
         var failure: String?
         /// What the model was last loaded from, to notice changes when polling.
         var source: Source?
+        /// The version a request without a version goes to, when set; else the highest ready one.
+        var defaultVersion: Int?
 
         struct Source: Equatable {
             var configText: String?
@@ -182,20 +184,33 @@ public final class ModelManager: Sendable {
         return loaded.map(\.version)
     }
 
-    /// Unloads every version of a model after its queued and running requests finish.
-    /// - Throws: `notFound` for a model that is not loaded.
-    public func unload(_ name: String) async throws {
+    /// Makes `version` the one requests without a version go to.
+    /// - Throws: `notFound` when that version is not ready.
+    public func setDefaultVersion(_ name: String, version: Int) throws {
+        try models.withLock { models in
+            guard models[name]?.served[version] != nil else {
+                throw SwerveError.notFound("Request for unknown model: '\(name)' version \(version) is not found")
+            }
+            models[name]?.defaultVersion = version
+        }
+    }
+
+    /// Unloads every version of a model (or one version) after its queued and running requests finish.
+    /// - Throws: `notFound` for a model or version that is not loaded.
+    public func unload(_ name: String, version: Int? = nil) async throws {
         let retired: [ServedVersion]? = models.withLock { models in
-            guard var slot = models[name] else { return nil }
-            let served = Array(slot.served.values)
-            for version in slot.versions.keys { slot.versions[version] = slot.served[version] == nil ? .unloaded : .unloading }
-            slot.served = [:]
-            slot.failure = nil
+            guard var slot = models[name], version.map({ slot.served[$0] != nil }) ?? true else { return nil }
+            let versions = version.map { [$0] } ?? Array(slot.versions.keys)
+            let served = versions.compactMap { slot.served[$0] }
+            for version in versions { slot.versions[version] = slot.served[version] == nil ? .unloaded : .unloading }
+            for version in versions { slot.served[version] = nil }
+            if version == nil { slot.failure = nil }
+            if let preferred = slot.defaultVersion, slot.served[preferred] == nil { slot.defaultVersion = nil }
             models[name] = slot
             return served
         }
         guard let retired else {
-            throw SwerveError.notFound("Request for unknown model: '\(name)' is not found")
+            throw SwerveError.notFound("Request for unknown model: '\(name)'\(version.map { " version \($0)" } ?? "") is not found")
         }
         for old in retired {
             await old.pool.shutdown()
@@ -241,6 +256,7 @@ public final class ModelManager: Sendable {
                 }
                 throw SwerveError.unavailable("model '\(name)' version \(version) is not ready: \(state.reason)")
             }
+            if let preferred = slot.defaultVersion, let served = slot.served[preferred] { return served }
             if let latest = slot.served.keys.max(), let served = slot.served[latest] { return served }
             if let failure = slot.failure {
                 throw SwerveError.unavailable("model '\(name)' is not ready: \(failure)")

@@ -249,7 +249,7 @@ func modelAndVersion(_ context: BasicRequestContext) throws -> (String, Int?) {
     return (name, version)
 }
 
-/// A 200 response with a JSON body.
-func jsonResponse(_ bytes: [UInt8]) -> Response {
-    Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+/// A response (200 unless said) with a JSON body.
+func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }

@@ -1,0 +1,132 @@
+import Foundation
+import Hummingbird
+import SwerveCore
+
+/// TorchServe's inference API (port 8080): `GET /ping` and `POST /predictions/{model}[/{version}]`
+/// with a raw image body or a multipart form of one or more images, answered like TorchServe's
+/// default image classifier: top-k `{label: probability}`, highest first.
+///
+/// Each image becomes its own core request, so images of one multipart request are decoded and
+/// checked one by one (a bad image gets its own error, the others their answers) and the dynamic
+/// batcher merges them with everything else in the queue.
+public struct TorchServeInferenceRoutes: Sendable {
+    let server: InferenceServer
+    let options: HTTPFrontendOptions
+
+    /// Creates the routes over a server.
+    public init(server: InferenceServer, options: HTTPFrontendOptions) {
+        self.server = server
+        self.options = options
+    }
+
+    /// Builds the router; errors are `{"code", "type", "message"}`.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let table = RouteTable(router: Router())
+        table.router.add(middleware: TorchServeErrorMiddleware(routes: table))
+        table.get("/ping") { _, _ in
+            let healthy = server.isReady
+            return jsonResponse(Array((healthy ? #"{"status":"Healthy"}"# : #"{"status":"Unhealthy"}"#).utf8), status: healthy ? .ok : .serviceUnavailable)
+        }
+        table.post("/predictions/:model") { request, context in
+            try await predict(request, model: context.parameters.get("model") ?? "", version: nil)
+        }
+        table.post("/predictions/:model/:version") { request, context in
+            let text = context.parameters.get("version") ?? ""
+            guard let version = Int(text), version > 0 else {
+                throw SwerveError.notFound("Model version '\(text)' of '\(context.parameters.get("model") ?? "")' is not found")
+            }
+            return try await predict(request, model: context.parameters.get("model") ?? "", version: version)
+        }
+        return table.router
+    }
+
+    private func predict(_ request: Request, model: String, version: Int?) async throws -> Response {
+        let served = try server.manager.resolve(model, version: version)
+        guard let preprocessor = served.preprocessor else {
+            throw SwerveError.invalid(
+                "model '\(model)' declares no image input (config.pbtxt parameters image_input ...); use the KServe v2 API at /v2/models/\(model)/infer for tensors")
+        }
+        let body = try await KServeRoutes(server: server, options: options).collectBody(request)
+        let images: [[UInt8]]
+        if let boundary = MultipartBody.boundary(contentType: request.headers[.contentType]) {
+            let parts = try MultipartBody.parse(body, boundary: boundary)
+            let named = parts.filter { $0.name == "data" || $0.name == "file" }
+            images = (named.isEmpty ? parts : named).map(\.bytes)
+            guard !images.isEmpty else { throw SwerveError.invalid("the multipart body holds no 'data' or 'file' field") }
+        } else {
+            images = [body]
+        }
+        let settings = PostprocessSettings(served.config)
+        let results = await withTaskGroup(of: (Int, Result<[(String, Double)], any Error>).self) { group in
+            for (index, image) in images.enumerated() {
+                group.addTask {
+                    do {
+                        let input = NamedTensor(name: preprocessor.inputName, tensor: Tensor(dataType: .bytes, shape: [1], data: BytesCodec.encode([image])))
+                        let response = try await server.infer(InferenceRequest(modelName: model, modelVersion: served.version, inputs: [input]))
+                        return (index, .success(try classify(response, served: served, settings: settings)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var ordered = Array(repeating: Result<[(String, Double)], any Error>.success([]), count: images.count)
+            for await (index, result) in group { ordered[index] = result }
+            return ordered
+        }
+        if results.count == 1 {
+            return jsonResponse(try writeClasses(try results[0].get()))
+        }
+        var writer = JSONWriter()
+        writer.raw("[")
+        for (index, result) in results.enumerated() {
+            if index > 0 { writer.raw(",") }
+            switch result {
+            case .success(let classes): writer.raw(String(decoding: try writeClasses(classes), as: UTF8.self))
+            case .failure(let error):
+                let (status, message) = TorchServeError.describe(error)
+                TorchServeError.write(status: status, message: "image \(index): \(message)", to: &writer)
+            }
+        }
+        writer.raw("]")
+        return jsonResponse(writer.bytes)
+    }
+
+    /// Softmax (when configured) and top-k of the first output, with labels.
+    private func classify(_ response: InferenceResponse, served: ServedVersion, settings: PostprocessSettings) throws -> [(String, Double)] {
+        guard let output = response.outputs.first else { throw SwerveError.internal("the model returned no output") }
+        let values = try Classification.numericValues(of: output.tensor)
+        let labels = served.labels[output.name]
+        let top = Classification.topK(values[...], count: settings.topK, softmax: settings.softmax)
+        var seen: [String: Int] = [:]
+        for entry in top { seen[labels.flatMap { entry.index < $0.count ? $0[entry.index] : nil } ?? String(entry.index), default: 0] += 1 }
+        return top.map { entry in
+            let label = labels.flatMap { entry.index < $0.count ? $0[entry.index] : nil } ?? String(entry.index)
+            // Two classes with one name (ImageNet's two "crane"s) must not collapse into one JSON key.
+            return ((seen[label] ?? 0) > 1 ? "\(label) (\(entry.index))" : label, entry.score)
+        }
+    }
+
+    private func writeClasses(_ classes: [(String, Double)]) throws -> [UInt8] {
+        var writer = JSONWriter()
+        writer.raw("{")
+        for (index, (label, score)) in classes.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.string(label)
+            writer.raw(":")
+            writer.number(score)
+        }
+        writer.raw("}")
+        return writer.bytes
+    }
+}
+
+/// Post-processing settings from a model's config.pbtxt `parameters`.
+struct PostprocessSettings {
+    var softmax = true
+    var topK = 5
+
+    init(_ config: Inference_ModelConfig) {
+        if let value = config.parameters["postprocess_softmax"]?.stringValue { softmax = value.lowercased() != "false" }
+        if let value = config.parameters["postprocess_top_k"]?.stringValue, let k = Int(value), k > 0 { topK = k }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import Hummingbird
+import SwerveCore
+import SwiftProtobuf
+
+/// TorchServe's management API (port 8081): list, describe, register (`POST /models?url=`),
+/// scale (`PUT /models/{m}?min_worker=`), set the default version, unregister. A worker is a model
+/// instance; every change goes through the same model manager as the KServe v2 repository API.
+public struct TorchServeManagementRoutes: Sendable {
+    let server: InferenceServer
+
+    /// Creates the routes over a server.
+    public init(server: InferenceServer) {
+        self.server = server
+    }
+
+    /// Builds the router; errors are `{"code", "type", "message"}`.
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let table = RouteTable(router: Router())
+        table.router.add(middleware: TorchServeErrorMiddleware(routes: table))
+        table.get("/models") { _, _ in
+            let names = Array(Set(server.manager.statuses().map(\.name))).sorted()
+            let models = names.map { ["modelName": $0, "modelUrl": $0] }
+            return jsonResponse(try encode(["models": models]))
+        }
+        table.get("/models/:model") { _, context in
+            jsonResponse(try describe(context.parameters.get("model") ?? "", version: nil))
+        }
+        table.get("/models/:model/:version") { _, context in
+            jsonResponse(try describe(context.parameters.get("model") ?? "", version: try version(context)))
+        }
+        table.post("/models") { request, _ in
+            try await register(request.uri.queryParameters)
+        }
+        table.put("/models/:model") { request, context in
+            try await scale(context.parameters.get("model") ?? "", request.uri.queryParameters)
+        }
+        table.put("/models/:model/:version/set-default") { _, context in
+            let name = context.parameters.get("model") ?? ""
+            let version = try version(context)
+            try server.manager.setDefaultVersion(name, version: version)
+            return status("Default version successfully updated for model \"\(name)\" to \"\(version)\"")
+        }
+        table.delete("/models/:model") { _, context in
+            let name = context.parameters.get("model") ?? ""
+            try await server.manager.unload(name)
+            return status("Model \"\(name)\" unregistered")
+        }
+        table.delete("/models/:model/:version") { _, context in
+            let name = context.parameters.get("model") ?? ""
+            let version = try version(context)
+            try await server.manager.unload(name, version: version)
+            return status("Model \"\(name)\" version \(version) unregistered")
+        }
+        return table.router
+    }
+
+    private func version(_ context: BasicRequestContext) throws -> Int {
+        let text = context.parameters.get("version") ?? ""
+        guard let version = Int(text), version > 0 else {
+            throw SwerveError.notFound("Model version '\(text)' is not found")
+        }
+        return version
+    }
+
+    private func describe(_ name: String, version: Int?) throws -> [UInt8] {
+        let versions = version.map { [$0] } ?? server.manager.readyVersions(name)
+        guard !versions.isEmpty else {
+            _ = try server.manager.resolve(name, version: version)  // throws notFound or the reason
+            throw SwerveError.notFound("Model not found: \(name)")
+        }
+        let defaultVersion = try? server.manager.resolve(name, version: nil).version
+        let described = try versions.map { number -> [String: Any] in
+            let served = try server.manager.resolve(name, version: number)
+            let config = served.config
+            let workers = Int(config.instanceGroup.reduce(0) { $0 + $1.count })
+            let dynamic: Inference_ModelDynamicBatching? = {
+                if case .dynamicBatching(let value)? = config.schedulingChoice { return value }
+                return nil
+            }()
+            return [
+                "modelName": name, "modelVersion": String(number), "modelUrl": name, "runtime": "onnxruntime",
+                "minWorkers": workers, "maxWorkers": workers, "batchSize": Int(max(1, config.maxBatchSize)),
+                "maxBatchDelay": Int((dynamic?.maxQueueDelayMicroseconds ?? 0) / 1000), "loadedAtStartup": true,
+                "isDefault": number == defaultVersion,
+                "workers": (0..<workers).map { ["id": String(9000 + $0), "status": "READY", "gpu": false] },
+                "metrics": [
+                    "inferenceCount": served.statistics.inferenceCount, "executionCount": served.statistics.executionCount,
+                ],
+            ]
+        }
+        return try encode(described)
+    }
+
+    /// `POST /models?url=<model folder in the repository>&initial_workers=&batch_size=&max_batch_delay=`.
+    private func register(_ query: Parameters) async throws -> Response {
+        guard let url = query["url"].map(String.init), !url.isEmpty else {
+            throw SwerveError.invalid("Parameter url is required.")
+        }
+        let name = url.hasSuffix(".mar") ? String(url.dropLast(4)) : url
+        guard !name.contains("/"), !name.hasPrefix(".") else {
+            throw SwerveError.invalid("url '\(url)' must name a model folder in the model repository")
+        }
+        guard let entry = server.manager.repository.entry(named: name) else {
+            throw SwerveError.notFound("Model not found in model store: \(url)")
+        }
+        var config = try entry.configText.map(ModelConfigText.parse)?.config ?? Inference_ModelConfig()
+        if let workers = try intParameter(query, "initial_workers") {
+            config.instanceGroup = [instanceGroup(name, count: workers)]
+        }
+        if let batch = try intParameter(query, "batch_size") {
+            config.maxBatchSize = Int32(clamping: batch)
+        }
+        if let delay = try intParameter(query, "max_batch_delay") {
+            var dynamic = config.dynamicBatching
+            dynamic.maxQueueDelayMicroseconds = UInt64(delay) * 1000
+            config.dynamicBatching = dynamic
+        }
+        let versions = try await server.manager.load(name, override: ModelOverride(configJSON: try configJSON(config)))
+        let workers = max(1, Int(config.instanceGroup.reduce(0) { $0 + $1.count }))
+        return status("Model \"\(name)\" Version: \(versions.max() ?? 0) registered with \(workers) initial workers")
+    }
+
+    /// `PUT /models/{m}?min_worker=N`: reloads the model with N instances; the old ones serve until
+    /// the new ones are ready.
+    private func scale(_ name: String, _ query: Parameters) async throws -> Response {
+        let served = try server.manager.resolve(name, version: nil)
+        guard let workers = try intParameter(query, "min_worker") ?? intParameter(query, "max_worker") else {
+            throw SwerveError.invalid("Parameter min_worker is required.")
+        }
+        var config = served.config
+        config.instanceGroup = [instanceGroup(name, count: workers)]
+        try await server.manager.load(name, override: ModelOverride(configJSON: try configJSON(config)))
+        return status("Workers updated: model \"\(name)\" has \(workers) workers")
+    }
+
+    private func instanceGroup(_ name: String, count: Int) -> Inference_ModelInstanceGroup {
+        var group = Inference_ModelInstanceGroup()
+        group.name = name
+        group.kind = .cpu
+        group.count = Int32(clamping: count)
+        return group
+    }
+
+    private func intParameter(_ query: Parameters, _ key: String) throws -> Int? {
+        guard let text = query[Substring(key)] else { return nil }
+        guard let value = Int(text), value > 0 else {
+            throw SwerveError.invalid("Parameter \(key) must be a positive integer, not '\(text)'")
+        }
+        return value
+    }
+
+    private func configJSON(_ config: Inference_ModelConfig) throws -> String {
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = true
+        return try config.jsonString(options: options)
+    }
+
+    private func status(_ message: String) -> Response {
+        var writer = JSONWriter()
+        writer.raw("{\"status\":")
+        writer.string(message)
+        writer.raw("}")
+        return jsonResponse(writer.bytes)
+    }
+
+    private func encode(_ object: Any) throws -> [UInt8] {
+        Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+    }
+}

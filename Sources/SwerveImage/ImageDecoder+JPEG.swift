@@ -1,0 +1,78 @@
+import CSwerveImageCodecs
+import SwerveCore
+
+extension ImageDecoder {
+    /// Decodes a JPEG with libjpeg-turbo, without applying the orientation.
+    func decodeJPEG(_ bytes: UnsafeRawBufferPointer) throws -> RGBImage {
+        let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        guard let jpeg = swv_jpeg_create(base, bytes.count) else {
+            throw SwerveError.internal("out of memory creating a JPEG decoder")
+        }
+        defer { swv_jpeg_destroy(jpeg) }
+        func failure() -> SwerveError {
+            SwerveError.invalid("invalid JPEG image: " + String(cString: swv_jpeg_message(jpeg)))
+        }
+
+        var header = swv_jpeg_header()
+        guard swv_jpeg_read_header(jpeg, &header) == 0 else { throw failure() }
+        let width = Int(header.width), height = Int(header.height)
+        try checkSize(width: width, height: height, format: .jpeg)
+        guard swv_jpeg_start(jpeg) == 0 else { throw failure() }
+
+        if header.is_cmyk == 0 {
+            return try RGBImage(width: width, height: height) { out in
+                try readRows(jpeg, height: height, failure: failure) { row in out + row * width * 3 }
+            }
+        }
+        // CMYK: decode each row into a scratch row and convert it.
+        let inverted = header.saw_adobe_marker != 0
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: width * 4)
+        defer { scratch.deallocate() }
+        return try RGBImage(width: width, height: height) { out in
+            for row in 0..<height {
+                try readRows(jpeg, height: row + 1, startingAt: row, failure: failure) { _ in scratch }
+                Self.convertCMYKRow(scratch, to: out + row * width * 3, width: width, inverted: inverted)
+            }
+        }
+    }
+
+    /// Reads rows `first..<height`, asking `destination` where each row goes.
+    private func readRows(
+        _ jpeg: OpaquePointer, height: Int, startingAt first: Int = 0, failure: () -> SwerveError,
+        destination: (Int) -> UnsafeMutablePointer<UInt8>
+    ) throws {
+        var row = first
+        var pointers: [UnsafeMutablePointer<UInt8>?] = [nil, nil, nil, nil]
+        try pointers.withUnsafeMutableBufferPointer { slots in
+            while row < height {
+                let wanted = min(slots.count, height - row)
+                for i in 0..<wanted { slots[i] = destination(row + i) }
+                var read: UInt32 = 0
+                guard swv_jpeg_read_rows(jpeg, slots.baseAddress, UInt32(wanted), &read) == 0 else { throw failure() }
+                guard read > 0 else {
+                    throw SwerveError.invalid("invalid JPEG image: the decoder stopped at row \(row) of \(height)")
+                }
+                row += Int(read)
+            }
+        }
+    }
+
+    /// CMYK to RGB as Pillow converts: R = round((255 − C)(255 − K) / 255) on the true ink
+    /// values. Adobe-marked files store every value inverted (255 − v), so there the product of
+    /// the stored values is used directly.
+    static func convertCMYKRow(_ cmyk: UnsafePointer<UInt8>, to rgb: UnsafeMutablePointer<UInt8>, width: Int, inverted: Bool) {
+        for x in 0..<width {
+            var c = Int(cmyk[x * 4]), m = Int(cmyk[x * 4 + 1]), y = Int(cmyk[x * 4 + 2]), k = Int(cmyk[x * 4 + 3])
+            if !inverted {
+                c = 255 - c
+                m = 255 - m
+                y = 255 - y
+                k = 255 - k
+            }
+            // round(a·b / 255) exactly: a·b / 255 is never halfway between two integers.
+            rgb[x * 3] = UInt8((c * k + 127) / 255)
+            rgb[x * 3 + 1] = UInt8((m * k + 127) / 255)
+            rgb[x * 3 + 2] = UInt8((y * k + 127) / 255)
+        }
+    }
+}

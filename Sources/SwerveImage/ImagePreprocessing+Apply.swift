@@ -1,0 +1,86 @@
+import SwerveCore
+
+extension ImagePreprocessing {
+    /// Resizes, crops and normalises `image` into an FP32 tensor of shape
+    /// ``outputShape(width:height:)`` (little-endian bytes).
+    /// - Precondition: the image is not empty.
+    public func apply(to image: RGBImage) -> Tensor {
+        precondition(image.width > 0 && image.height > 0, "ImagePreprocessing: empty image")
+        let resized = resizedSize(width: image.width, height: image.height)
+        let output = crop ?? resized
+        let (outWidth, outHeight) = (output.width, output.height)
+        // Crop offsets in the resized image; Python's // floors, also for negative numbers.
+        let left = floorDivide(resized.width - outWidth, 2)
+        let top = floorDivide(resized.height - outHeight, 2)
+        let columns = max(0, left)..<min(resized.width, left + outWidth)
+        let rows = max(0, top)..<min(resized.height, top + outHeight)
+
+        let table = lookupTable()
+        let plane = outWidth * outHeight
+        let count = plane * 3
+        let nchw = layout == .nchw
+        let data = [UInt8](unsafeUninitializedCapacity: count * 4) { bytes, initialized in
+            UnsafeMutableRawBufferPointer(bytes).withMemoryRebound(to: Float.self) { floats in
+                let out = floats.baseAddress!
+                table.withUnsafeBufferPointer { table in
+                    let lut = table.baseAddress!
+                    if columns.count < outWidth || rows.count < outHeight {
+                        // The crop reaches past the image: those samples are 0.
+                        for c in 0..<3 {
+                            for i in 0..<plane {
+                                out[nchw ? c * plane + i : i * 3 + c] = lut[c * 256]
+                            }
+                        }
+                    }
+                    guard !columns.isEmpty, !rows.isEmpty else { return }
+                    let source = channelOrder == .rgb ? (0, 1, 2) : (2, 1, 0)
+                    let lut0 = lut, lut1 = lut + 256, lut2 = lut + 512
+                    BilinearResampler.resample(image, width: resized.width, height: resized.height, columns: columns, rows: rows) { y, row in
+                        let oy = y - top
+                        let ox = columns.lowerBound - left
+                        if nchw {
+                            let p0 = out + oy * outWidth + ox
+                            let p1 = p0 + plane, p2 = p1 + plane
+                            for x in 0..<columns.count {
+                                p0[x] = lut0[Int(row[x * 3 + source.0])]
+                                p1[x] = lut1[Int(row[x * 3 + source.1])]
+                                p2[x] = lut2[Int(row[x * 3 + source.2])]
+                            }
+                        } else {
+                            let p = out + (oy * outWidth + ox) * 3
+                            for x in 0..<columns.count {
+                                p[x * 3] = lut0[Int(row[x * 3 + source.0])]
+                                p[x * 3 + 1] = lut1[Int(row[x * 3 + source.1])]
+                                p[x * 3 + 2] = lut2[Int(row[x * 3 + source.2])]
+                            }
+                        }
+                    }
+                }
+                #if _endian(big)
+                for i in 0..<count { out[i] = Float(bitPattern: out[i].bitPattern.littleEndian) }
+                #endif
+            }
+            initialized = count * 4
+        }
+        return Tensor(dataType: .fp32, shape: nchw ? [3, outHeight, outWidth] : [outHeight, outWidth, 3], data: data)
+    }
+
+    /// The normalised value of every sample, 256 per output channel, in Float arithmetic as
+    /// numpy's float32 computes `(v * scale / 255 - mean) / std`.
+    func lookupTable() -> [Float] {
+        var table = [Float](repeating: 0, count: 3 * 256)
+        for c in 0..<3 {
+            for v in 0..<256 {
+                let x = scale == 255 ? Float(v) : Float(v) * scale / 255
+                table[c * 256 + v] = (x - mean[c]) / std[c]
+            }
+        }
+        return table
+    }
+}
+
+/// Python's `//` on integers: rounds toward negative infinity.
+func floorDivide(_ a: Int, _ b: Int) -> Int {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
