@@ -4,7 +4,7 @@ PYTHON := .venv/bin/python
 EXAMPLES := examples/models
 HTTP_PORT ?= 8000
 
-.PHONY: setup build build-debug models serve test unit-test integration-test proto clean
+.PHONY: setup build build-debug models serve test unit-test integration-test proto clean bench
 
 setup:  ## Debian packages and the Python virtual environment (.venv)
 	@scripts/setup.sh
@@ -32,13 +32,23 @@ unit-test:
 integration-test: build-debug
 	SWERVE_BIN=$$(swift build --show-bin-path)/swerve $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
 
+bench: build  ## release build, bench models, every scenario (~15 min): BENCHMARKS.md (BENCH_ARGS=--quick: ~2 min)
+	$(PYTHON) -m bench $(BENCH_ARGS)
+
 # Regenerates the committed Swift code from proto/*.proto. Needs Debian's protobuf-compiler and
-# builds swift-protobuf's protoc-gen-swift (a few minutes the first time).
+# builds swift-protobuf's protoc-gen-swift and grpc-swift-protobuf's protoc-gen-grpc-swift-2
+# (a few minutes the first time).
 proto:
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler)
 	swift build -c release --product protoc-gen-swift --package-path .build/checkouts/swift-protobuf --scratch-path .build-protoc
 	protoc --plugin=protoc-gen-swift=.build-protoc/release/protoc-gen-swift \
 	  --swift_opt=Visibility=Public --swift_out=Sources/SwerveCore/Config/Generated -I proto proto/model_config.proto
+	swift build -c release --product protoc-gen-grpc-swift-2 --package-path .build/checkouts/grpc-swift-protobuf --scratch-path .build-protoc-grpc
+	protoc --plugin=protoc-gen-swift=.build-protoc/release/protoc-gen-swift \
+	  --plugin=protoc-gen-grpc-swift-2=.build-protoc-grpc/release/protoc-gen-grpc-swift-2 \
+	  --swift_opt=Visibility=Public,ProtoPathModuleMappings=proto/swerve_grpc_module_map.asciipb --swift_out=Sources/SwerveGRPC/Generated \
+	  --grpc-swift-2_opt=Visibility=Public,ProtoPathModuleMappings=proto/swerve_grpc_module_map.asciipb --grpc-swift-2_out=Sources/SwerveGRPC/Generated \
+	  -I proto proto/grpc_service.proto proto/health.proto
 
 clean:
 	rm -rf .build $(EXAMPLES)

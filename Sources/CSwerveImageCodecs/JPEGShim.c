@@ -9,9 +9,14 @@
 #include <jerror.h>
 #include <jpeglib.h>
 
+/// Progressive JPEGs may have any number of scans, each a pass over the whole image: a small
+/// file with thousands of them keeps a core busy for minutes. Real encoders write about 10.
+#define SWV_JPEG_MAX_SCANS 500
+
 struct swv_jpeg {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_error_mgr error;
+    struct jpeg_progress_mgr progress;
     jmp_buf jump;
     char message[SWV_MESSAGE_CAPACITY];
 };
@@ -34,9 +39,13 @@ static void error_exit(j_common_ptr cinfo) {
     longjmp(context_of(cinfo)->jump, 1);
 }
 
-// Warnings that mean pixels are missing or garbage (truncated or corrupt entropy-coded data)
-// are fatal too: libjpeg would otherwise fill the damage with gray and carry on. Warnings about
-// harmless oddities (unknown JFIF revision, stray bytes before a marker) are ignored.
+// Warnings that mean pixels are missing or garbage are fatal too: libjpeg would otherwise fill
+// the damage with gray or decode garbage and carry on. That covers truncated files and corrupt
+// entropy-coded (Huffman) data: libjpeg-turbo's fast Huffman decoder turns an invalid code into
+// a zero without a warning, so corruption usually shows only as the decoder losing its place
+// and finding "extraneous bytes" before the next marker, or hitting a marker too early.
+// Warnings about oddities that leave the pixels intact (unknown JFIF revision or Adobe transform
+// code, an odd progression, a bad ICC profile marker) are ignored.
 static void emit_message(j_common_ptr cinfo, int msg_level) {
     if (msg_level >= 0) {
         return;  // trace messages
@@ -44,13 +53,22 @@ static void emit_message(j_common_ptr cinfo, int msg_level) {
     switch (cinfo->err->msg_code) {
     case JWRN_ADOBE_XFORM:
     case JWRN_BOGUS_PROGRESSION:
-    case JWRN_EXTRANEOUS_DATA:
     case JWRN_JFIF_MAJOR:
     case JWRN_BOGUS_ICC:
         cinfo->err->num_warnings++;
         return;
     default:
         error_exit(cinfo);
+    }
+}
+
+// Refuses files with more scans than any real encoder writes.
+static void progress_monitor(j_common_ptr cinfo) {
+    j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
+    if (dinfo->input_scan_number > SWV_JPEG_MAX_SCANS) {
+        struct swv_jpeg *jpeg = context_of(cinfo);
+        snprintf(jpeg->message, sizeof jpeg->message, "more than %d progressive scans", SWV_JPEG_MAX_SCANS);
+        longjmp(jpeg->jump, 1);
     }
 }
 
@@ -73,6 +91,8 @@ swv_jpeg *swv_jpeg_create(const uint8_t *data, size_t size) {
         return NULL;
     }
     jpeg_create_decompress(&jpeg->cinfo);
+    jpeg->progress.progress_monitor = progress_monitor;
+    jpeg->cinfo.progress = &jpeg->progress;
     jpeg_mem_src(&jpeg->cinfo, data, (unsigned long)size);
     return jpeg;
 }
@@ -130,6 +150,14 @@ int swv_jpeg_read_rows(swv_jpeg *jpeg, uint8_t **rows, uint32_t max_rows, uint32
         return -1;
     }
     *rows_read = jpeg_read_scanlines(&jpeg->cinfo, rows, max_rows);
+    return 0;
+}
+
+int swv_jpeg_finish(swv_jpeg *jpeg) {
+    if (setjmp(jpeg->jump)) {
+        return -1;
+    }
+    jpeg_finish_decompress(&jpeg->cinfo);
     return 0;
 }
 

@@ -58,7 +58,17 @@ swv_png *swv_png_create(const uint8_t *data, size_t size) {
         free(png);
         return NULL;
     }
+    if (setjmp(png->jump)) {
+        swv_png_destroy(png);
+        return NULL;
+    }
     png_set_read_fn(png->png, png, read_fn);
+    // Ancillary chunks change nothing in the RGB samples we keep (colour profiles and gamma are
+    // ignored, as Pillow ignores them; SwerveImage reads eXIf itself), so libpng skips them
+    // instead of parsing them: compressed text and ICC profiles are never inflated.
+    static const png_byte ignored[] =
+        "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0sBIT\0sCAL\0sPLT\0sRGB\0sTER\0tEXt\0tIME\0zTXt";
+    png_set_keep_unknown_chunks(png->png, PNG_HANDLE_CHUNK_NEVER, ignored, (int)(sizeof ignored / 5));
     return png;
 }
 

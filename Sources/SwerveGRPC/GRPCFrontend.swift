@@ -6,12 +6,12 @@ import SwerveCore
 
 /// Settings of the gRPC frontend.
 public struct GRPCFrontendOptions: Sendable {
-    /// The IP address to listen on (`0.0.0.0`, `127.0.0.1`, `::`).
+    /// The address to listen on: an IP address (`0.0.0.0`, `127.0.0.1`, `::`) or a host name.
     public var address: String
     /// The port to listen on; 0 lets the system pick one.
     public var port: Int
     /// The largest request message accepted, in bytes; larger ones get `RESOURCE_EXHAUSTED`
-    /// (beyond twice this size the transport resets the stream instead, see ``MessageSizeLimit``).
+    /// (beyond twice this size the transport resets the stream instead, see `MessageSizeLimit`).
     public var maxMessageSize: Int
     /// The most requests of one ModelStreamInfer stream in flight at once.
     public var streamWindow: Int
@@ -55,7 +55,7 @@ public struct GRPCFrontend: Service {
         self.logger = logger
     }
 
-    /// The gRPC services, for serving them on another transport (tests use this).
+    /// The gRPC services this frontend serves.
     static func services(server: InferenceServer, options: GRPCFrontendOptions, drain: DrainSignal) -> [any RegistrableRPCService] {
         [
             SizeLimitedKServeService(
@@ -68,12 +68,13 @@ public struct GRPCFrontend: Service {
     /// Serves until graceful shutdown.
     public func run() async throws {
         let transport = HTTP2ServerTransport.Posix(
-            address: options.address.contains(":")
-                ? .ipv6(host: options.address, port: options.port) : .ipv4(host: options.address, port: options.port),
+            address: try Self.bindAddress(host: options.address, port: options.port),
             transportSecurity: .plaintext,
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = MessageSizeLimit.transportLimit(for: options.maxMessageSize)
                 $0.http2.maxConcurrentStreams = options.maxConcurrentStreams
+                // Flush at once: coalescing delays every unary answer by up to 100 µs.
+                $0.connection.flushCoalescing = nil
             })
         let drain = DrainSignal()
         let grpcServer = GRPCServer(transport: transport, services: Self.services(server: server, options: options, drain: drain))

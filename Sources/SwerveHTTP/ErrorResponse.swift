@@ -72,7 +72,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return ErrorResponse.make(for: error)
         } catch {
             context.logger.debug("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return ErrorResponse.make(for: error)
+            let response = ErrorResponse.make(for: error)
+            if response.status == .contentTooLarge { (context as? SwerveRequestContext)?.closeConnectionSoon() }
+            return response
         }
     }
 }

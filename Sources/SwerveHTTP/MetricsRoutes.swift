@@ -20,8 +20,8 @@ public struct MetricsRoutes: Sendable {
     }
 
     /// Builds the router.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func makeRouter() -> Router<SwerveRequestContext> {
+        let router = Router(context: SwerveRequestContext.self)
         router.get("/metrics") { _, _ in
             if let rss = ProcessMemory.residentBytes() { residentMemory.set(Double(rss)) }
             loadedVersions.set(Double(server.manager.statuses().filter { $0.state == .ready }.count))

@@ -5,10 +5,10 @@ import Hummingbird
 /// method can be answered 405 rather than 404.
 final class RouteTable: @unchecked Sendable {
     // @unchecked: used only while the router is being built, on one task, before serving starts.
-    let router: Router<BasicRequestContext>
+    let router: Router<SwerveRequestContext>
     private(set) var patterns: [(method: HTTPRequest.Method, pattern: [Substring])] = []
 
-    init(router: Router<BasicRequestContext>) {
+    init(router: Router<SwerveRequestContext>) {
         self.router = router
     }
 
@@ -20,7 +20,7 @@ final class RouteTable: @unchecked Sendable {
         }
     }
 
-    typealias Handler = @Sendable (Request, BasicRequestContext) async throws -> Response
+    typealias Handler = @Sendable (Request, SwerveRequestContext) async throws -> Response
 
     func get(_ path: String, _ handler: @escaping Handler) {
         router.get(RouterPath(path), use: handler)

@@ -10,7 +10,11 @@ extension ImageDecoder {
         }
         defer { swv_jpeg_destroy(jpeg) }
         func failure() -> SwerveError {
-            SwerveError.invalid("invalid JPEG image: " + String(cString: swv_jpeg_message(jpeg)))
+            let message = String(cString: swv_jpeg_message(jpeg))
+            guard Self.endsImage(bytes) else {
+                return SwerveError.invalid("invalid JPEG image: the file is truncated (no end-of-image marker after the image data): " + message)
+            }
+            return SwerveError.invalid("invalid JPEG image: " + message)
         }
 
         var header = swv_jpeg_header()
@@ -19,21 +23,25 @@ extension ImageDecoder {
         try checkSize(width: width, height: height, format: .jpeg)
         guard swv_jpeg_start(jpeg) == 0 else { throw failure() }
 
+        let image: RGBImage
         if header.is_cmyk == 0 {
-            return try RGBImage(width: width, height: height) { out in
+            image = try RGBImage(width: width, height: height) { out in
                 try readRows(jpeg, height: height, failure: failure) { row in out + row * width * 3 }
             }
-        }
-        // CMYK: decode each row into a scratch row and convert it.
-        let inverted = header.saw_adobe_marker != 0
-        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: width * 4)
-        defer { scratch.deallocate() }
-        return try RGBImage(width: width, height: height) { out in
-            for row in 0..<height {
-                try readRows(jpeg, height: row + 1, startingAt: row, failure: failure) { _ in scratch }
-                Self.convertCMYKRow(scratch, to: out + row * width * 3, width: width, inverted: inverted)
+        } else {
+            // CMYK: decode each row into a scratch row and convert it.
+            let inverted = header.saw_adobe_marker != 0
+            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: width * 4)
+            defer { scratch.deallocate() }
+            image = try RGBImage(width: width, height: height) { out in
+                for row in 0..<height {
+                    try readRows(jpeg, height: row + 1, startingAt: row, failure: failure) { _ in scratch }
+                    Self.convertCMYKRow(scratch, to: out + row * width * 3, width: width, inverted: inverted)
+                }
             }
         }
+        guard swv_jpeg_finish(jpeg) == 0 else { throw failure() }
+        return image
     }
 
     /// Reads rows `first..<height`, asking `destination` where each row goes.
@@ -55,6 +63,21 @@ extension ImageDecoder {
                 row += Int(read)
             }
         }
+    }
+
+    /// Whether an end-of-image marker (FF D9) follows the last start-of-scan marker (FF DA):
+    /// if not, the file was cut short, which explains whatever libjpeg complained about.
+    static func endsImage(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var i = bytes.count - 2
+        var sawEnd = false
+        while i >= 0 {
+            if bytes[i] == 0xFF {
+                if bytes[i + 1] == 0xD9 { sawEnd = true }
+                if bytes[i + 1] == 0xDA { return sawEnd }
+            }
+            i -= 1
+        }
+        return false
     }
 
     /// CMYK to RGB as Pillow converts: R = round((255 − C)(255 − K) / 255) on the true ink

@@ -64,7 +64,7 @@ extension ImagePipeline {
         }
         if let outside = mean.first(where: { $0 < 0 || $0 > scale }) {
             throw SwerveError.invalid(
-                "config parameter 'image_mean': \(outside) lies outside 0…\(Self.format(scale)) (image_scale \(Self.format(scale))); for means on 0…255 values set image_scale to 255"
+                "config parameter 'image_mean': \(Self.format(outside)) lies outside 0…\(Self.format(scale)) (image_scale \(Self.format(scale))); for means on 0…255 values set image_scale to 255"
             )
         }
         let preprocessing = ImagePreprocessing(

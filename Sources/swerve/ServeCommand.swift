@@ -146,7 +146,7 @@ struct ServeCommand: AsyncParsableCommand {
 
 extension ServeCommand {
     /// A Hummingbird application serving `router` on the HTTP address and `port`.
-    func httpService(_ name: String, router: Router<BasicRequestContext>, port: Int, logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration {
+    func httpService(_ name: String, router: Router<SwerveRequestContext>, port: Int, logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
             configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),

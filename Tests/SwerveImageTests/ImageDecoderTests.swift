@@ -8,10 +8,10 @@ struct ImageDecoderTests {
     /// Every format variant, in its own file.
     static let variants = [
         "variants/cat_progressive.jpg", "variants/cat_cmyk.jpg", "variants/cat_gray.jpg", "variants/cat_exif6.jpg",
-        "variants/cat_bilevel.png", "variants/espresso_gray.png", "variants/espresso_gray_alpha.png",
+        "variants/missile_exif3.jpg", "variants/espresso_gray.png", "variants/espresso_gray_alpha.png",
         "variants/espresso_palette.png", "variants/espresso_palette_trns.png", "variants/espresso_palette4.png",
         "variants/espresso_rgba.png", "variants/espresso_gray16.png", "variants/espresso_rgb16.png",
-        "variants/espresso_interlaced.png", "variants/orient_6.png",
+        "decode/bilevel.png", "decode/interlaced.png", "decode/orient_6.png",
     ]
 
     /// The sample images decode to exactly the pixels Pillow decodes.

@@ -53,6 +53,9 @@ int swv_jpeg_start(swv_jpeg *jpeg);
 /// Decodes up to `max_rows` rows into `rows`; stores how many in `rows_read`.
 /// Returns 0, or -1 with a message.
 int swv_jpeg_read_rows(swv_jpeg *jpeg, uint8_t **rows, uint32_t max_rows, uint32_t *rows_read);
+/// Reads the rest of the file up to the end-of-image marker, which is where corrupt
+/// entropy-coded data shows (bytes left over). Returns 0, or -1 with a message.
+int swv_jpeg_finish(swv_jpeg *jpeg);
 /// The message of the last failure (empty when none).
 const char *swv_jpeg_message(const swv_jpeg *jpeg);
 

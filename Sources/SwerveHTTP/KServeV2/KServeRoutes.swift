@@ -39,8 +39,8 @@ public struct KServeRoutes: Sendable {
     }
 
     /// Builds a router with every KServe v2 route and the KServe error format.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let table = RouteTable(router: Router())
+    public func makeRouter() -> Router<SwerveRequestContext> {
+        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
         // Middleware applies to the routes added after it; it reads the table's paths when asked.
         table.router.add(middleware: ErrorMiddleware(routes: table))
         addCoreRoutes(to: table)
@@ -86,7 +86,7 @@ public struct KServeRoutes: Sendable {
 
     // MARK: - Inference
 
-    private func infer(_ request: Request, context: BasicRequestContext, model: String, version: Int?) async throws -> Response {
+    private func infer(_ request: Request, context: SwerveRequestContext, model: String, version: Int?) async throws -> Response {
         let start = ContinuousClock.now
         var status = HTTPResponse.Status.ok
         var requestID: String?
@@ -104,6 +104,7 @@ public struct KServeRoutes: Sendable {
         } catch {
             let response = ErrorResponse.make(for: error)
             status = response.status
+            if status == .contentTooLarge { context.closeConnectionSoon() }
             if response.status.code >= 500 {
                 context.logger.error("infer failed", metadata: ["model": "\(model)", "request_id": "\(requestID ?? context.id)", "error": "\(error)"])
             } else {
@@ -183,11 +184,14 @@ public struct KServeRoutes: Sendable {
         var shape = spec.shape
         if served.io.maxBatchSize > 0 { shape[0] = 1 }
         let variable = shape.indices.filter { shape[$0] == -1 }
+        var data = body
         if spec.dataType == .bytes {
-            guard variable.count <= 1 else {
-                throw SwerveError.invalid("a raw binary request cannot fill input '\(spec.name)' with shape \(Shape.describe(spec.shape))")
+            // The whole body is one element, without a length prefix.
+            guard shape.allSatisfy({ $0 == 1 || $0 == -1 }) else {
+                throw SwerveError.invalid("a raw binary request fills a BYTES input with one element, but '\(spec.name)' has shape \(Shape.describe(spec.shape))")
             }
-            if let axis = variable.first { shape[axis] = 1 }
+            shape = shape.map { _ in 1 }
+            data = BytesCodec.encode([body])
         } else if let size = spec.dataType.byteSize {
             guard variable.count <= 1 else {
                 throw SwerveError.invalid("a raw binary request cannot fill input '\(spec.name)' with more than one variable dimension")
@@ -200,7 +204,7 @@ public struct KServeRoutes: Sendable {
                 shape[axis] = body.count / fixed
             }
         }
-        let tensor = try Tensor.validated(name: spec.name, dataType: spec.dataType, shape: shape, data: body)
+        let tensor = try Tensor.validated(name: spec.name, dataType: spec.dataType, shape: shape, data: data)
         let response = try await server.infer(
             InferenceRequest(modelName: model, modelVersion: version, inputs: [NamedTensor(name: spec.name, tensor: tensor)]))
         let encoded = try InferResponseJSON.encode(response, binaryOutputs: Set(response.outputs.map(\.name)))
@@ -240,7 +244,7 @@ public struct KServeRoutes: Sendable {
 }
 
 /// Reads the model name and optional version from the path.
-func modelAndVersion(_ context: BasicRequestContext) throws -> (String, Int?) {
+func modelAndVersion(_ context: SwerveRequestContext) throws -> (String, Int?) {
     let name = context.parameters.get("model") ?? ""
     guard let text = context.parameters.get("version") else { return (name, nil) }
     guard let version = Int(text), version > 0 else {

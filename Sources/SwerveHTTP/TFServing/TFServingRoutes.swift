@@ -16,8 +16,8 @@ public struct TFServingRoutes: Sendable {
     }
 
     /// Builds the router; errors are `{"error": "..."}`.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let table = RouteTable(router: Router())
+    public func makeRouter() -> Router<SwerveRequestContext> {
+        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
         table.router.add(middleware: ErrorMiddleware(routes: table))
         // `:predict` is part of the last path segment, so the routes take the whole segment.
         table.get("/v1/models/:model") { _, context in

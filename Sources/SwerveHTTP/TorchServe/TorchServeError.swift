@@ -59,7 +59,9 @@ struct TorchServeErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return TorchServeError.response(for: SwerveError.notFound("Requested resource is not found, please refer to API document."))
         } catch {
-            return TorchServeError.response(for: error)
+            let response = TorchServeError.response(for: error)
+            if response.status == .contentTooLarge { (context as? SwerveRequestContext)?.closeConnectionSoon() }
+            return response
         }
     }
 }

@@ -20,8 +20,8 @@ public struct TorchServeInferenceRoutes: Sendable {
     }
 
     /// Builds the router; errors are `{"code", "type", "message"}`.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let table = RouteTable(router: Router())
+    public func makeRouter() -> Router<SwerveRequestContext> {
+        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
         table.router.add(middleware: TorchServeErrorMiddleware(routes: table))
         table.get("/ping") { _, _ in
             let healthy = server.isReady

@@ -15,8 +15,8 @@ public struct TorchServeManagementRoutes: Sendable {
     }
 
     /// Builds the router; errors are `{"code", "type", "message"}`.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let table = RouteTable(router: Router())
+    public func makeRouter() -> Router<SwerveRequestContext> {
+        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
         table.router.add(middleware: TorchServeErrorMiddleware(routes: table))
         table.get("/models") { _, _ in
             let names = Array(Set(server.manager.statuses().map(\.name))).sorted()
@@ -55,7 +55,7 @@ public struct TorchServeManagementRoutes: Sendable {
         return table.router
     }
 
-    private func version(_ context: BasicRequestContext) throws -> Int {
+    private func version(_ context: SwerveRequestContext) throws -> Int {
         let text = context.parameters.get("version") ?? ""
         guard let version = Int(text), version > 0 else {
             throw SwerveError.notFound("Model version '\(text)' is not found")

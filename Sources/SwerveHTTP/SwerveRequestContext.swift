@@ -1,0 +1,22 @@
+import Hummingbird
+import NIOCore
+
+/// The request context of Swerve's HTTP frontends: Hummingbird's basics plus the connection's
+/// channel, so a request refused for an oversized body can have its connection closed instead of
+/// left waiting for a body nobody will read.
+public struct SwerveRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The connection the request came on.
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// Closes the connection shortly after the current response has gone out.
+    func closeConnectionSoon() {
+        let channel = self.channel
+        channel.eventLoop.scheduleTask(in: .milliseconds(500)) { channel.close(promise: nil) }
+    }
+}
