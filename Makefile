@@ -17,6 +17,7 @@ build-debug: setup
 
 models: setup  ## the bundled example model repository (generated, not in git)
 	$(PYTHON) scripts/make_example_repo.py $(EXAMPLES)
+	/usr/bin/python3 scripts/make_classifier.py $(EXAMPLES)
 
 serve: build models  ## build, generate the example repository and serve it on :8000
 	.build/release/swerve serve --model-repository $(EXAMPLES) --http-port $(HTTP_PORT)

@@ -97,6 +97,12 @@ let package = Package(
             dependencies: ["SwerveCore"],
             swiftSettings: swiftSettings
         ),
+        // Decode + preprocess throughput of SwerveImage, for bench/image_preprocess.py.
+        .executableTarget(
+            name: "swerve-image-bench",
+            dependencies: ["SwerveImage"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "swerve",
             dependencies: [
@@ -104,6 +110,7 @@ let package = Package(
                 "SwerveONNXRuntime",
                 "SwerveHTTP",
                 "SwerveGRPC",
+                "SwerveImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

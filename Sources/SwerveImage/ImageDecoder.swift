@@ -10,6 +10,12 @@ import SwerveCore
 ///   alpha and transparency are dropped, 16-bit samples keep their high byte.
 /// - The EXIF orientation (JPEG APP1, PNG `eXIf`) is applied.
 ///
+/// Decoding is strict where pixels would be wrong: a JPEG that libjpeg reports as truncated or
+/// corrupt (including leftover bytes after the scan data, the usual sign of damaged Huffman
+/// data, and a missing end-of-image marker) is refused instead of being decoded into gray or
+/// garbage, and so is a progressive JPEG with more than 500 scans. PNG ancillary chunks (text,
+/// colour profiles, gamma) are skipped unread.
+///
 /// Every failure, whatever the bytes, is a ``SwerveError`` with code `invalidArgument` and a
 /// message saying what is wrong; images whose header declares more than ``maxPixels`` pixels
 /// are refused after reading the header and before any pixel memory is allocated.

@@ -74,6 +74,13 @@ extension ImagePipeline {
             channelOrder: try reader.choice(.channelOrder, ImagePreprocessing.ChannelOrder.self) ?? .rgb,
             layout: try reader.choice(.layout, ImagePreprocessing.Layout.self) ?? .nchw
         )
+        for (key, size) in [(ParameterKey.crop, preprocessing.crop), (ParameterKey.resize, preprocessing.exactSize)] {
+            if let size, size.width > ImagePreprocessing.maxOutputPixels / size.height {
+                throw SwerveError.invalid(
+                    "config parameter '\(key.rawValue)': \(size) is more than \(ImagePreprocessing.maxOutputPixels) pixels"
+                )
+            }
+        }
         let maxPixels = try reader.positiveInteger(.maxPixels, upTo: ImageDecoder.pixelCeiling) ?? ImageDecoder.defaultMaxPixels
         self.init(
             inputName: name, decoder: ImageDecoder(maxPixels: maxPixels), preprocessing: preprocessing,

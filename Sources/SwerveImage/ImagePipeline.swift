@@ -56,20 +56,13 @@ public struct ImagePipeline: Sendable, Equatable {
 
     /// Like ``preprocess(_:)-([UInt8])``, for bytes the caller holds.
     public func preprocess(_ bytes: UnsafeRawBufferPointer) throws -> Tensor {
-        preprocessing.apply(to: try decoder.decode(bytes))
+        try preprocessing.apply(to: try decoder.decode(bytes))
     }
 
     /// The input shape when every image ends up the same size (a crop, or an exact resize),
     /// without the batch dimension; `nil` when it depends on the image.
     public var fixedInputShape: [Int]? {
-        let size: ImageSize
-        if let crop = preprocessing.crop {
-            size = crop
-        } else if case .exact(let exact) = preprocessing.resize {
-            size = exact
-        } else {
-            return nil
-        }
+        guard let size = preprocessing.crop ?? preprocessing.exactSize else { return nil }
         return preprocessing.layout == .nchw ? [3, size.height, size.width] : [size.height, size.width, 3]
     }
 }

@@ -3,12 +3,20 @@ import SwerveCore
 extension ImagePreprocessing {
     /// Resizes, crops and normalises `image` into an FP32 tensor of shape
     /// ``outputShape(width:height:)`` (little-endian bytes).
+    /// - Throws: ``SwerveError`` (`invalidArgument`) when the tensor would have more than
+    ///   ``maxOutputPixels`` pixels (without a crop, a very long and thin image resized by its
+    ///   shorter side would otherwise ask for gigabytes).
     /// - Precondition: the image is not empty.
-    public func apply(to image: RGBImage) -> Tensor {
+    public func apply(to image: RGBImage) throws -> Tensor {
         precondition(image.width > 0 && image.height > 0, "ImagePreprocessing: empty image")
         let resized = resizedSize(width: image.width, height: image.height)
         let output = crop ?? resized
         let (outWidth, outHeight) = (output.width, output.height)
+        guard outWidth <= Self.maxOutputPixels / outHeight else {
+            throw SwerveError.invalid(
+                "image of \(image.width)×\(image.height) pixels would be resized to \(outWidth)×\(outHeight), more than \(Self.maxOutputPixels) pixels"
+            )
+        }
         // Crop offsets in the resized image; Python's // floors, also for negative numbers.
         let left = floorDivide(resized.width - outWidth, 2)
         let top = floorDivide(resized.height - outHeight, 2)

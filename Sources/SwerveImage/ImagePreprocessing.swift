@@ -14,7 +14,7 @@ import SwerveCore
 ///
 /// ```swift
 /// let preprocessing = ImagePreprocessing.efficientNetLite
-/// let tensor = preprocessing.apply(to: try ImageDecoder().decode(jpegBytes))  // FP32 [3, 224, 224]
+/// let tensor = try preprocessing.apply(to: try ImageDecoder().decode(jpegBytes))  // FP32 [3, 224, 224]
 /// ```
 public struct ImagePreprocessing: Sendable, Equatable {
     /// How the image is resized before cropping.
@@ -42,6 +42,9 @@ public struct ImagePreprocessing: Sendable, Equatable {
         /// `[H, W, 3]`, channels last (TensorFlow).
         case nhwc = "NHWC"
     }
+
+    /// The most pixels a preprocessed tensor may have: 4096 × 4096.
+    public static let maxOutputPixels = 4096 * 4096
 
     /// The resize step.
     public var resize: Resize
@@ -96,6 +99,12 @@ public struct ImagePreprocessing: Sendable, Equatable {
             let h = (Double(height) * factor).rounded(.toNearestOrEven)
             return ImageSize(width: max(1, Int(w)), height: max(1, Int(h)))
         }
+    }
+
+    /// The size of an exact resize, if that is the resize step.
+    var exactSize: ImageSize? {
+        if case .exact(let size) = resize { return size }
+        return nil
     }
 
     /// The shape of the tensor an image of `width × height` becomes (without a batch dimension).

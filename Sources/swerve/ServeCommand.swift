@@ -7,6 +7,7 @@ import ServiceLifecycle
 import SwerveCore
 import SwerveGRPC
 import SwerveHTTP
+import SwerveImage
 import SwerveONNXRuntime
 
 /// `swerve serve`: loads the repository's models and serves them until SIGINT or SIGTERM.
@@ -100,7 +101,8 @@ struct ServeCommand: AsyncParsableCommand {
             repository: ModelRepository(root: common.modelRepository), backend: backend,
             options: ModelManagerOptions(
                 intraOpThreads: intraOpThreads, cpuBudget: budget,
-                completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize)),
+                completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
+                makePreprocessor: { config in try ImagePipeline(parameters: config.parameters.mapValues(\.stringValue)) }),
             logger: logger)
         let server = InferenceServer(
             manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions),
@@ -108,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Services stop in reverse order: frontends first (requests in flight finish), models last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: ModelService(server: server, pollInterval: modelControlMode == .poll ? repositoryPollSecs : nil, logger: logger))
+            .init(service: ModelUnloaderService(server: server))
         ]
         if allowMetrics && metricsPort != 0 {
             let registry = PrometheusCollectorRegistry()
@@ -137,6 +139,8 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
         }
 
+        services.append(.init(service: ModelLoaderService(
+            server: server, pollInterval: modelControlMode == .poll ? repositoryPollSecs : nil, logger: logger)))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -165,9 +169,10 @@ extension ServeCommand {
 
 extension ModelControlMode: ExpressibleByArgument {}
 
-/// Loads the models when the server starts and unloads them (after in-flight requests finish)
-/// when it stops.
-struct ModelService: Service {
+/// Loads the models when the server starts, and in poll mode rescans the repository. It is the
+/// last service of the group, so it is the first told to stop: a shutdown during loading stops
+/// loading further models at once.
+struct ModelLoaderService: Service {
     let server: InferenceServer
     /// Seconds between repository scans, in poll mode.
     let pollInterval: Double?
@@ -175,24 +180,35 @@ struct ModelService: Service {
 
     func run() async throws {
         do {
-            // A shutdown signal during loading stops loading further models.
             try await cancelWhenGracefulShutdown { try await server.start() }
             let statuses = server.manager.statuses()
             let failed = statuses.filter { $0.state != .ready }
-            logger.info("ready: \(statuses.count - failed.count) model versions loaded, \(failed.count) not loaded")
+            if !Task.isShuttingDownGracefully {
+                logger.info("ready: \(statuses.count - failed.count) model versions loaded, \(failed.count) not loaded")
+            }
         } catch {
             logger.error("cannot read the model repository: \(error)")
             throw error
         }
-        if let pollInterval {
-            while !Task.isShuttingDownGracefully {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(pollInterval)) }
-                if Task.isShuttingDownGracefully { break }
-                await server.manager.poll()
-            }
-        } else {
+        guard let pollInterval else {
             try? await gracefulShutdown()
+            return
         }
+        while !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(pollInterval)) }
+            if Task.isShuttingDownGracefully { break }
+            await server.manager.poll()
+        }
+    }
+}
+
+/// Unloads the models when the server stops, after every frontend has finished its requests in
+/// flight: it is the first service of the group, so it is told to stop last.
+struct ModelUnloaderService: Service {
+    let server: InferenceServer
+
+    func run() async throws {
+        try? await gracefulShutdown()
         await server.manager.shutdown()
     }
 }

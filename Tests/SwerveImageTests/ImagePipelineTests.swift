@@ -71,12 +71,23 @@ struct ImagePipelineTests {
     @Test func cropPastTheImageIsZeroFilled() throws {
         let gray = RGBImage(width: 4, height: 2, pixels: [UInt8](repeating: 255, count: 24))
         let options = ImagePreprocessing(resize: .none, crop: ImageSize(width: 6, height: 4), mean: [127, 127, 127], std: [128, 128, 128], scale: 255)
-        let values = floats(options.apply(to: gray).data)
+        let values = floats(try options.apply(to: gray).data)
         let zero: Float = -127 / 128, white: Float = 1
         // Offsets (4 − 6) // 2 = −1 and (2 − 4) // 2 = −1: rows 1…2, columns 1…4 hold the image.
         let row: [Float] = [zero, white, white, white, white, zero]
         let plane = [Float](repeating: zero, count: 6) + row + row + [Float](repeating: zero, count: 6)
         #expect(values == plane + plane + plane)
+    }
+
+    /// A long thin image resized by its shorter side without a crop is refused instead of asking for gigabytes.
+    @Test func hugeOutputIsRefused() throws {
+        let thin = RGBImage(width: 1, height: 2000, pixels: [UInt8](repeating: 9, count: 6000))
+        let options = ImagePreprocessing(resize: .shorterSide(256), crop: nil, mean: [0, 0, 0], std: [1, 1, 1], scale: 255)
+        let error = #expect(throws: SwerveError.self) { try options.apply(to: thin) }
+        #expect(error?.message == "image of 1×2000 pixels would be resized to 256×512000, more than 16777216 pixels")
+        var cropped = options
+        cropped.crop = ImageSize(width: 224, height: 224)
+        #expect(try cropped.apply(to: thin).shape == [3, 224, 224])
     }
 
     /// Configuration: defaults, sizes, one or three numbers, case-insensitive choices, postprocessing keys.
@@ -105,6 +116,7 @@ struct ImagePipelineTests {
         (["image_resize": "256"], "config parameters image_resize need 'image_input'"),
         (["image_input": "  "], "config parameter 'image_input' is empty"),
         (["image_input": "x", "image_crop": "224x"], "config parameter 'image_crop': '224x' is not a size in pixels"),
+        (["image_input": "x", "image_resize": "5000x5000"], "config parameter 'image_resize': 5000x5000 is more than 16777216 pixels"),
         (["image_input": "x", "image_resize": "-3"], "config parameter 'image_resize': '-3' is not a size"),
         (["image_input": "x", "image_mean": "1,2"], "config parameter 'image_mean': '1,2' is not one number or three"),
         (["image_input": "x", "image_std": "0.2,0,0.2"], "config parameter 'image_std': channel 1 is 0"),

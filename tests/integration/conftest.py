@@ -15,14 +15,17 @@ from support import Reference, SwerveServer
 
 @pytest.fixture(scope="session")
 def repos(tmp_path_factory) -> dict[str, Path]:
-    """Every repository the suite serves, generated once: main, versions, broken, shutdown, example."""
+    """Every repository the suite serves, generated once: main, versions, broken, shutdown, example,
+    many, classification. (Repositories a test changes are made by that test in its own folder.)"""
     root = tmp_path_factory.mktemp("repositories")
-    paths = {name: root / name for name in ("main", "versions", "broken", "shutdown", "example", "many")}
+    paths = {name: root / name
+             for name in ("main", "versions", "broken", "shutdown", "example", "many", "classification")}
     model_factory.make_main_repo(paths["main"])
     model_factory.make_versions_repo(paths["versions"])
     model_factory.make_broken_repo(paths["broken"])
     model_factory.make_shutdown_repo(paths["shutdown"])
     model_factory.make_many_models_repo(paths["many"])
+    model_factory.make_classification_repo(paths["classification"])
     model_factory.load_example_script().make_example_repo(paths["example"], quiet=True)
     return paths
 

@@ -196,8 +196,9 @@ BROKEN_CONFIGS: dict[str, tuple[str, list[str]]] = {
         '"OUTPUT1" data_type: TYPE_INT32', '"OUTPUT1" data_type: TYPE_INT64'), ["output[1].data_type"]),
     "unparsable": ('max_batch_size: 8\ninput [ { name: "INPUT0" data_type: TYPE_INT32 dims: [ 16 \n',
                    ["config.pbtxt"]),
+    # The message must name the value that is wrong, not only where it is.
     "unknown_data_type": ('max_batch_size: 8\n' + _SIMPLE_IO.replace("TYPE_INT32", "TYPE_FLOAT32", 1),
-                          [("TYPE_FLOAT32", "input[0].data_type")]),
+                          ["TYPE_FLOAT32"]),
 }
 
 
@@ -223,3 +224,79 @@ def make_many_models_repo(repo: Path, count: int = 60) -> None:
 
 def copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# Classification, model control and statistics repositories (issue 4)
+
+# Ten class labels: spaces, a colon and non-ASCII survive as they are in "value:index:label".
+CLASS_LABELS = ["tabby cat", "golden retriever", "COFFEE MUG", "naïve café", "zebra", "jeep", "tulip",
+                "x:y", "lemon", "violin"]
+
+
+def classifier(batched: bool = True, classes: int = 10) -> onnx.ModelProto:
+    """x FP32 [N,10] (or [10] when not `batched`) -> scores FP32 = 3x - 1, counts INT32 = Cast(1000x).
+
+    Two outputs of different types so classification is checked on floats and integers."""
+    dims = ["N", classes] if batched else [classes]
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "three"], ["x3"]),
+         helper.make_node("Sub", ["x3", "one"], ["scores"]),
+         helper.make_node("Mul", ["x", "thousand"], ["x1000"]),
+         helper.make_node("Cast", ["x1000"], ["counts"], to=TensorProto.INT32)],
+        "classifier",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, dims),
+         helper.make_tensor_value_info("counts", TensorProto.INT32, dims)],
+        initializer=[numpy_helper.from_array(np.array([3], np.float32), "three"),
+                     numpy_helper.from_array(np.array([1], np.float32), "one"),
+                     numpy_helper.from_array(np.array([1000], np.float32), "thousand")])
+    return finish(graph)
+
+
+CLASSIFIER_LABELS_CONFIG = """name: "classifier_config_labels"
+platform: "onnxruntime_onnx"
+max_batch_size: 8
+input [ { name: "x" data_type: TYPE_FP32 dims: [ 10 ] } ]
+output [
+  { name: "scores" data_type: TYPE_FP32 dims: [ 10 ] label_filename: "classes.txt" },
+  { name: "counts" data_type: TYPE_INT32 dims: [ 10 ] }
+]
+"""
+
+
+def make_classification_repo(repo: Path) -> None:
+    """classifier (batched, labels.txt), classifier_static (no batch dimension, labels.txt with
+    only 8 of the 10 labels), classifier_config_labels (label_filename in config.pbtxt for
+    `scores` only), classifier_unlabelled (no labels at all)."""
+    save(repo, "classifier", classifier(batched=True))
+    (repo / "classifier" / "labels.txt").write_text("\n".join(CLASS_LABELS) + "\n", encoding="utf-8")
+    save(repo, "classifier_static", classifier(batched=False))
+    (repo / "classifier_static" / "labels.txt").write_text("\n".join(CLASS_LABELS[:8]) + "\n", encoding="utf-8")
+    save(repo, "classifier_config_labels", classifier(batched=True), config=CLASSIFIER_LABELS_CONFIG)
+    (repo / "classifier_config_labels" / "classes.txt").write_text(
+        "\n".join(label.upper() for label in CLASS_LABELS) + "\n", encoding="utf-8")
+    save(repo, "classifier_unlabelled", classifier(batched=True))
+
+
+def make_control_repo(repo: Path) -> None:
+    """For the repository API in explicit mode: dense_tiny, simple (with config.pbtxt), plus
+    (versions 1, 2, 3 answering x + 100·v, default policy), slow, and broken (unparsable config)."""
+    example = load_example_script()
+    save(repo, "dense_tiny", example.dense_tiny())
+    save(repo, "simple", example.sum_and_difference("simple", TensorProto.INT32),
+         config=example.sum_and_difference_config("simple", "TYPE_INT32"))
+    for version in (1, 2, 3):
+        save(repo, "plus", plus_constant(100.0 * version), version=version)
+    save(repo, "slow", slow(steps=100))
+    save(repo, "broken", example.dense_tiny(), config="max_batch_size: [ oops\n")
+
+
+def make_stats_repo(repo: Path) -> None:
+    """For exact statistics: dense_tiny, simple_string (fails in ONNX Runtime on non-numeric
+    strings), identity_bytes (BYTES cannot be classified)."""
+    example = load_example_script()
+    save(repo, "dense_tiny", example.dense_tiny())
+    save(repo, "simple_string", example.sum_and_difference("simple_string", TensorProto.STRING),
+         config=example.sum_and_difference_config("simple_string", "TYPE_STRING"))
+    save(repo, "identity_bytes", identity("BYTES"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 import requests
@@ -101,3 +102,30 @@ def test_a_port_in_use_is_a_clear_error_not_a_crash(repos, listener):
     assert result.returncode not in (0, -4, -6, -11, 132, 134, 139), f"exit {result.returncode}:\n{output[-2000:]}"
     assert "Fatal error" not in output and "crashed" not in output, output[-3000:]
     assert str(port) in output and "in use" in output.lower(), output[-2000:]
+
+
+def test_a_port_in_use_is_refused_before_any_model_loads(repos):
+    # 60 models take a while to load: the port clash must be reported first, not after loading.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        began = time.monotonic()
+        result = serve_expecting_exit("--model-repository", str(repos["many"]), "--http-address", "127.0.0.1",
+                                      "--http-port", str(port))
+        took = time.monotonic() - began
+    output = result.stdout + result.stderr
+    assert result.returncode not in (0, -4, -6, -11, 132, 134, 139), f"exit {result.returncode}:\n{output[-2000:]}"
+    assert str(port) in output and "in use" in output.lower(), output[-2000:]
+    assert "loaded model" not in output, f"models were loaded before the port clash was noticed:\n{output[-2000:]}"
+    assert took < 10, f"took {took:.1f} s to report a port in use"
+
+
+@pytest.mark.parametrize("path", ["/nonexistent", "/nonexistent/libonnxruntime.so"])
+def test_an_explicit_onnxruntime_path_that_does_not_exist_is_final(repos, path):
+    # An explicit --onnxruntime-lib is not a hint: no falling back to the .venv's library.
+    result = serve_expecting_exit("--model-repository", str(repos["example"]), "--http-port", str(free_port()),
+                                  "--http-address", "127.0.0.1", "--onnxruntime-lib", path)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert path in output, f"the error should name {path}:\n{output[-2000:]}"

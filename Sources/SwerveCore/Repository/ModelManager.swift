@@ -18,13 +18,14 @@ public struct ModelManagerOptions: Sendable {
     /// Creates options.
     public init(
         intraOpThreads: Int? = nil, cpuBudget: Int = CPUBudget.available(),
-        completion: ModelConfigCompletion = ModelConfigCompletion(), defaultMaxQueueSize: Int = 1024
+        completion: ModelConfigCompletion = ModelConfigCompletion(), defaultMaxQueueSize: Int = 1024,
+        makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)? = nil
     ) {
         self.intraOpThreads = intraOpThreads
         self.cpuBudget = cpuBudget
         self.completion = completion
         self.defaultMaxQueueSize = defaultMaxQueueSize
-        self.makePreprocessor = nil
+        self.makePreprocessor = makePreprocessor
     }
 }
 
@@ -56,8 +57,11 @@ public final class ModelManager: Sendable {
         struct Source: Equatable {
             var configText: String?
             var versions: [Int]
+            var fingerprint: String
             var overridden: Bool
         }
+        /// A folder of uploaded model files this model is served from, deleted when no longer used.
+        var uploadRoot: String?
     }
 
     /// The repository models come from.
@@ -118,7 +122,12 @@ public final class ModelManager: Sendable {
         } catch {
             return try fail(name, reason: "\(error)")
         }
-        models.withLock { $0[name, default: ModelSlot()].source = ModelSlot.Source(configText: entry.configText, versions: entry.versions, overridden: override != nil) }
+        models.withLock {
+            $0[name, default: ModelSlot()].source = ModelSlot.Source(
+                configText: entry.configText, versions: entry.versions, fingerprint: entry.fingerprint, overridden: override != nil)
+        }
+        // Uploaded files live in a folder of their own under the temporary directory.
+        let uploadRoot = override.map { !$0.files.isEmpty } == true ? (entry.path as NSString).deletingLastPathComponent : nil
         let versions = VersionPolicy(parsed?.config.versionPolicy ?? .init()).select(from: entry.versions)
         guard !versions.isEmpty else {
             let reason = entry.versions.isEmpty
@@ -143,14 +152,24 @@ public final class ModelManager: Sendable {
                 let reason = "version \(version): \(error)"
                 failures.append(reason)
                 logger.error("failed to load model '\(name)' \(reason)")
-                models.withLock { $0[name]?.versions[version] = .failed("\(error)") }
+                models.withLock { models in
+                    // A version that still serves stays ready; the failure is reported to the caller.
+                    if models[name]?.served[version] == nil { models[name]?.versions[version] = .failed("\(error)") }
+                }
             }
         }
 
         // Publish the new versions, then retire the ones no longer selected.
+        var staleUploads: [String] = []
         let retired: [ServedVersion] = models.withLock { models in
             var slot = models[name] ?? ModelSlot()
             var replaced: [ServedVersion] = []
+            if !loaded.isEmpty, slot.uploadRoot != uploadRoot {
+                if let old = slot.uploadRoot { staleUploads.append(old) }
+                slot.uploadRoot = uploadRoot
+            } else if loaded.isEmpty, let uploadRoot {
+                staleUploads.append(uploadRoot)
+            }
             for served in loaded {
                 if let old = slot.served[served.version] { replaced.append(old) }
                 slot.served[served.version] = served
@@ -172,6 +191,7 @@ public final class ModelManager: Sendable {
                 if models[name]?.served[old.version] == nil { models[name]?.versions[old.version] = .unloaded }
             }
         }
+        for folder in staleUploads { try? FileManager.default.removeItem(atPath: folder) }
         if let first = loaded.first {
             logger.info("loaded model '\(name)' versions \(loaded.map(\.version)): \(Self.describe(first.io))")
             for unsupported in first.unsupportedOutputs {
@@ -198,6 +218,7 @@ public final class ModelManager: Sendable {
     /// Unloads every version of a model (or one version) after its queued and running requests finish.
     /// - Throws: `notFound` for a model or version that is not loaded.
     public func unload(_ name: String, version: Int? = nil) async throws {
+        var uploads: [String] = []
         let retired: [ServedVersion]? = models.withLock { models in
             guard var slot = models[name], version.map({ slot.served[$0] != nil }) ?? true else { return nil }
             let versions = version.map { [$0] } ?? Array(slot.versions.keys)
@@ -205,6 +226,10 @@ public final class ModelManager: Sendable {
             for version in versions { slot.versions[version] = slot.served[version] == nil ? .unloaded : .unloading }
             for version in versions { slot.served[version] = nil }
             if version == nil { slot.failure = nil }
+            if slot.served.isEmpty, let root = slot.uploadRoot {
+                uploads.append(root)
+                slot.uploadRoot = nil
+            }
             if let preferred = slot.defaultVersion, slot.served[preferred] == nil { slot.defaultVersion = nil }
             models[name] = slot
             return served
@@ -216,6 +241,7 @@ public final class ModelManager: Sendable {
             await old.pool.shutdown()
             models.withLock { $0[name]?.versions[old.version] = .unloaded }
         }
+        for folder in uploads { try? FileManager.default.removeItem(atPath: folder) }
         logger.info("unloaded model '\(name)'")
     }
 
@@ -226,7 +252,8 @@ public final class ModelManager: Sendable {
         let known = models.withLock { $0.compactMapValues(\.source) }
         let present = Set(entries.map(\.name))
         for entry in entries {
-            let current = ModelSlot.Source(configText: entry.configText, versions: entry.versions, overridden: false)
+            let current = ModelSlot.Source(
+                configText: entry.configText, versions: entry.versions, fingerprint: entry.fingerprint, overridden: false)
             if let previous = known[entry.name], previous == current || previous.overridden { continue }
             _ = try? await load(entry.name)
         }
@@ -309,8 +336,6 @@ public final class ModelManager: Sendable {
             let batchSize = served.io.maxBatchSize > 0 ? (request.inputs.first?.tensor.shape.first ?? 1) : 1
             let timeout = request.parameters["timeout"]?.intValue.map { Duration.microseconds($0) }
             let completed = try await served.pool.submit(inputs: request.inputs, outputs: outputNames, batchSize: batchSize, timeout: timeout)
-            served.pool.statistics.recordRequest(
-                success: true, totalNanoseconds: (ContinuousClock.now - start).nanoseconds, queueNanoseconds: completed.queueNanoseconds)
             var outputs = completed.outputs
             for requested in request.outputs {
                 guard let parameter = requested.parameters["classification"] else { continue }
@@ -322,6 +347,8 @@ public final class ModelManager: Sendable {
                     outputs[index].tensor, name: requested.name, count: Int(count), batched: served.io.maxBatchSize > 0,
                     labels: served.labels[requested.name])
             }
+            served.pool.statistics.recordRequest(
+                success: true, totalNanoseconds: (ContinuousClock.now - start).nanoseconds, queueNanoseconds: completed.queueNanoseconds)
             return InferenceResponse(
                 modelName: served.name, modelVersion: served.version, id: request.id, outputs: outputs)
         } catch {

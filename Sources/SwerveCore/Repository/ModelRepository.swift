@@ -13,6 +13,9 @@ public struct ModelRepository: Sendable {
         public var versions: [Int]
         /// The text of `config.pbtxt`, if there is one.
         public var configText: String?
+        /// Names, sizes and modification times of the files in the version folders, so a poll
+        /// notices a model file that appeared or changed.
+        public var fingerprint: String = ""
 
         /// The folder of one version.
         public func versionPath(_ version: Int) -> String { path + "/" + String(version) }
@@ -56,7 +59,17 @@ public struct ModelRepository: Sendable {
             return version
         }.sorted()
         let configText = try? String(contentsOfFile: path + "/config.pbtxt", encoding: .utf8)
-        return Entry(name: name, path: path, versions: versions, configText: configText)
+        var fingerprint = ""
+        for version in versions {
+            let folder = path + "/" + String(version)
+            for file in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted() {
+                let attributes = try? fm.attributesOfItem(atPath: folder + "/" + file)
+                let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+                let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                fingerprint += "\(version)/\(file):\(size):\(modified);"
+            }
+        }
+        return Entry(name: name, path: path, versions: versions, configText: configText, fingerprint: fingerprint)
     }
 
     /// A version folder name is a positive decimal number without sign or leading zeros.

@@ -90,20 +90,26 @@ public struct KServeRoutes: Sendable {
         let start = ContinuousClock.now
         var status = HTTPResponse.Status.ok
         var requestID: String?
+        var servedVersion = version
         defer {
             let elapsed = ContinuousClock.now - start
             context.logger.debug(
                 "infer", metadata: [
-                    "model": "\(model)", "version": "\(version.map(String.init) ?? "default")", "status": "\(status.code)",
+                    "model": "\(model)", "version": "\(servedVersion.map(String.init) ?? "default")", "status": "\(status.code)",
                     "duration_us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
                     "request_id": "\(requestID ?? context.id)",
                 ])
         }
         do {
-            return try await inferBody(request, model: model, version: version, requestID: &requestID)
+            let response = try await inferBody(request, model: model, version: version, requestID: &requestID)
+            servedVersion = servedVersion ?? (try? server.manager.resolve(model, version: nil).version)
+            return response
         } catch {
-            let response = ErrorResponse.make(for: error)
+            var response = ErrorResponse.make(for: error)
             status = response.status
+            if status == .notImplemented, request.headers[.contentEncoding] != nil {
+                response.headers[.acceptEncoding] = "gzip, deflate"
+            }
             if status == .contentTooLarge { context.closeConnectionSoon() }
             if response.status.code >= 500 {
                 context.logger.error("infer failed", metadata: ["model": "\(model)", "request_id": "\(requestID ?? context.id)", "error": "\(error)"])

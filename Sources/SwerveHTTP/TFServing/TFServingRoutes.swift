@@ -147,10 +147,10 @@ public struct TFServingRoutes: Sendable {
             guard let list = instances as? [Any], !list.isEmpty else {
                 throw SwerveError.invalid("'instances' must be a non-empty list")
             }
-            inputs = try rowInputs(list, io: served.io)
+            inputs = try rowInputs(list, io: served.io, imageInput: served.preprocessor?.inputName)
         case (nil, let columns?):
             rowFormat = false
-            inputs = try columnInputs(columns, io: served.io)
+            inputs = try columnInputs(columns, io: served.io, imageInput: served.preprocessor?.inputName)
         case (nil, nil):
             throw SwerveError.invalid("the body must have 'instances' (row format) or 'inputs' (columnar format)")
         default:
@@ -197,9 +197,9 @@ public struct TFServingRoutes: Sendable {
     }
 
     /// Row format: one value per example (single input) or one object per example.
-    private func rowInputs(_ instances: [Any], io: ModelIO) throws -> [NamedTensor] {
-        if io.inputs.count == 1, let spec = io.inputs.first, !(instances.first is [String: Any]) || spec.dataType == .bytes && isB64(instances.first) {
-            return [NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: instances, dataType: spec.dataType, name: spec.name))]
+    private func rowInputs(_ instances: [Any], io: ModelIO, imageInput: String?) throws -> [NamedTensor] {
+        if io.inputs.count == 1, let spec = io.inputs.first, !(instances.first is [String: Any]) || isB64(instances.first) {
+            return [NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: instances, dataType: type(of: spec, imageInput), name: spec.name))]
         }
         return try io.inputs.compactMap { spec in
             let values = try instances.map { instance -> Any? in
@@ -215,24 +215,29 @@ public struct TFServingRoutes: Sendable {
             guard values.allSatisfy({ $0 != nil }) else {
                 throw SwerveError.invalid("input '\(spec.name)' is missing from some instances")
             }
-            return NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: values.map { $0! }, dataType: spec.dataType, name: spec.name))
+            return NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: values.map { $0! }, dataType: type(of: spec, imageInput), name: spec.name))
         }
     }
 
     /// Columnar format: a value for the single input, or an object of input names.
-    private func columnInputs(_ columns: Any, io: ModelIO) throws -> [NamedTensor] {
+    private func columnInputs(_ columns: Any, io: ModelIO, imageInput: String?) throws -> [NamedTensor] {
         if let object = columns as? [String: Any], !isB64(columns) {
             return try object.map { name, value in
                 guard let spec = io.input(named: name) else {
                     throw SwerveError.invalid("unexpected input '\(name)'; the model's inputs are \(io.inputs.map { "'\($0.name)'" }.joined(separator: ", "))")
                 }
-                return NamedTensor(name: name, tensor: try TFServingTensorJSON.tensor(from: value, dataType: spec.dataType, name: name))
+                return NamedTensor(name: name, tensor: try TFServingTensorJSON.tensor(from: value, dataType: type(of: spec, imageInput), name: name))
             }
         }
         guard io.inputs.count == 1, let spec = io.inputs.first else {
             throw SwerveError.invalid("the model has several inputs: give 'inputs' as an object of input names")
         }
-        return [NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: columns, dataType: spec.dataType, name: spec.name))]
+        return [NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: columns, dataType: type(of: spec, imageInput), name: spec.name))]
+    }
+
+    /// The type values of an input are read as: encoded images (BYTES) for the model's image input.
+    private func type(of spec: TensorSpec, _ imageInput: String?) -> DataType {
+        spec.name == imageInput ? .bytes : spec.dataType
     }
 
     private func isB64(_ value: Any?) -> Bool {

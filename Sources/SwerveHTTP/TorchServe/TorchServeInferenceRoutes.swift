@@ -27,15 +27,18 @@ public struct TorchServeInferenceRoutes: Sendable {
             let healthy = server.isReady
             return jsonResponse(Array((healthy ? #"{"status":"Healthy"}"# : #"{"status":"Unhealthy"}"#).utf8), status: healthy ? .ok : .serviceUnavailable)
         }
-        table.post("/predictions/:model") { request, context in
-            try await predict(request, model: context.parameters.get("model") ?? "", version: nil)
-        }
-        table.post("/predictions/:model/:version") { request, context in
-            let text = context.parameters.get("version") ?? ""
-            guard let version = Int(text), version > 0 else {
-                throw SwerveError.notFound("Model version '\(text)' of '\(context.parameters.get("model") ?? "")' is not found")
+        // `curl -T image.jpg` sends PUT; TorchServe takes both.
+        for register in [table.post, table.put] {
+            register("/predictions/:model") { request, context in
+                try await predict(request, model: context.parameters.get("model") ?? "", version: nil)
             }
-            return try await predict(request, model: context.parameters.get("model") ?? "", version: version)
+            register("/predictions/:model/:version") { request, context in
+                let text = context.parameters.get("version") ?? ""
+                guard let version = Int(text), version > 0 else {
+                    throw SwerveError.notFound("Model version '\(text)' of '\(context.parameters.get("model") ?? "")' is not found")
+                }
+                return try await predict(request, model: context.parameters.get("model") ?? "", version: version)
+            }
         }
         return table.router
     }
