@@ -16,7 +16,8 @@ struct CheckCommand: AsyncParsableCommand {
         let backend = try common.makeBackend()
         let check = RepositoryCheck(
             repository: ModelRepository(root: common.modelRepository), backend: backend,
-            completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize))
+            completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
+            makePreprocessor: CommonOptions.makePreprocessor)
         let reports: [RepositoryCheck.ModelReport]
         do {
             reports = try check.run()

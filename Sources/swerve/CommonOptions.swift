@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import SwerveCore
+import SwerveImage
 import SwerveONNXRuntime
 
 /// Options shared by `serve` and `check`.
@@ -24,6 +25,11 @@ struct CommonOptions: ParsableArguments {
         } catch {
             throw ValidationError("\(error)")
         }
+    }
+
+    /// Builds a model's image pipeline from its config parameters (nil when it declares none).
+    static let makePreprocessor: @Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)? = { config in
+        try ImagePipeline(parameters: config.parameters.mapValues(\.stringValue))
     }
 
     func bootstrapLogging() {

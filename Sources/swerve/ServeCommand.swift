@@ -7,7 +7,6 @@ import ServiceLifecycle
 import SwerveCore
 import SwerveGRPC
 import SwerveHTTP
-import SwerveImage
 import SwerveONNXRuntime
 
 /// `swerve serve`: loads the repository's models and serves them until SIGINT or SIGTERM.
@@ -102,7 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
             options: ModelManagerOptions(
                 intraOpThreads: intraOpThreads, cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
-                makePreprocessor: { config in try ImagePipeline(parameters: config.parameters.mapValues(\.stringValue)) }),
+                makePreprocessor: CommonOptions.makePreprocessor),
             logger: logger)
         let server = InferenceServer(
             manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions),

@@ -28,12 +28,17 @@ public struct RepositoryCheck: Sendable {
     let repository: ModelRepository
     let backend: any InferenceBackend
     let completion: ModelConfigCompletion
+    let makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)?
 
-    /// Creates a check of `repository` with `backend`.
-    public init(repository: ModelRepository, backend: any InferenceBackend, completion: ModelConfigCompletion) {
+    /// Creates a check of `repository` with `backend`; `makePreprocessor` checks image settings.
+    public init(
+        repository: ModelRepository, backend: any InferenceBackend, completion: ModelConfigCompletion,
+        makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)? = nil
+    ) {
         self.repository = repository
         self.backend = backend
         self.completion = completion
+        self.makePreprocessor = makePreprocessor
     }
 
     /// Checks every model of the repository.
@@ -69,7 +74,9 @@ public struct RepositoryCheck: Sendable {
             do {
                 let instance = try backend.loadInstance(modelPath: path, options: InstanceOptions())
                 versionReport.unsupportedOutputs = instance.signature.unsupportedOutputs
-                versionReport.io = try completion.complete(parsed, modelName: entry.name, signature: instance.signature, backend: backend).io
+                let completed = try completion.complete(parsed, modelName: entry.name, signature: instance.signature, backend: backend)
+                _ = try makePreprocessor?(completed.config)
+                versionReport.io = completed.io
             } catch {
                 versionReport.problem = "\(error)"
             }
