@@ -106,7 +106,7 @@ struct ModelManagerTests {
         #expect(error?.code == .cancelled)
         _ = try await first.value
         await manager.shutdown()
-        #expect(runs.value == 1)
+        #expect(runs.value == 2, "one warm-up run at load and the first request; the cancelled one never ran")
     }
 
     /// Requests that do not match the model are refused before they are queued.
@@ -342,7 +342,57 @@ struct BatchingTests {
         let second = await Task { try? await manager.infer(request(1, width: 2, start: 0)) }.value
         _ = try await first.value
         #expect(second == nil)
-        #expect(doubler.lock.withLock { doubler.sizes.count } == 1)
+        #expect(doubler.lock.withLock { doubler.sizes.count } == 2, "the warm-up run and the first request only")
+        await manager.shutdown()
+    }
+}
+
+
+struct WarmupTests {
+    /// Every instance runs once on zeros before the version is ready.
+    @Test func everyInstanceIsWarmedBeforeReady() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", config: "instance_group [ { count: 2 kind: KIND_CPU } ]")
+        let runs = RunCounter()
+        let model = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity(.fp32, shape: [-1, -1]).signature) { inputs, _ in
+            runs.increment()
+            #expect(inputs[0].tensor.shape == [1, 1])
+            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
+        }
+        let manager = ModelManager(
+            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["m": model]),
+            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2), logger: Logger(label: "test"))
+        try await manager.loadAll()
+        #expect(runs.value == 2)
+        #expect(manager.readyVersions("m") == [1])
+        await manager.shutdown()
+    }
+
+    /// A declared model_warmup runs as configured, and its failure fails the load with the reason.
+    @Test func declaredWarmupRunsAndItsFailureFailsTheLoad() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        let warmup = "model_warmup [ { name: \"w\" batch_size: 2 count: 3 inputs { key: \"x\" value: { data_type: TYPE_FP32 dims: [ 4 ] zero_data: true } } } ]"
+        try repo.addModel("good", config: warmup)
+        try repo.addModel("bad", config: warmup)
+        let runs = RunCounter()
+        let good = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity(.fp32, shape: [-1, 4]).signature) { inputs, _ in
+            runs.increment()
+            #expect(inputs[0].tensor.shape == [2, 4])
+            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
+        }
+        let bad = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity(.fp32, shape: [-1, 4]).signature) { _, _ in
+            throw SwerveError(.modelFailed, "boom")
+        }
+        let manager = ModelManager(
+            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["good": good, "bad": bad]),
+            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2), logger: Logger(label: "test"))
+        try await manager.loadAll()
+        #expect(runs.value == 3)
+        #expect(manager.readyVersions("good") == [1])
+        let error = #expect(throws: SwerveError.self) { try manager.resolve("bad", version: nil) }
+        #expect(error?.message.contains("model_warmup 'w' failed") == true, "\(error?.message ?? "")")
         await manager.shutdown()
     }
 }

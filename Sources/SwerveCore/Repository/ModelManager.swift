@@ -391,7 +391,12 @@ public final class ModelManager: Sendable {
         for _ in 1..<max(1, Int(completed.config.instanceGroup.reduce(0) { $0 + $1.count })) {
             instances.append(try await Blocking.run { try backend.loadInstance(modelPath: modelPath, options: instanceOptions) })
         }
-        // Everything that can fail comes before the pool starts its threads.
+        // Warm every instance before the version is ready; everything that can fail comes before
+        // the pool starts its threads.
+        let logger = self.logger
+        for instance in instances {
+            try await Blocking.run { try Warmup.run(instance, config: completed.config, io: completed.io, logger: logger) }
+        }
         let labels = try labels(for: completed.config, in: entry)
         let preprocessor = try options.makePreprocessor?(completed.config)
         let configuredQueue = Int(completed.config.dynamicBatching.defaultQueuePolicy.maxQueueSize)
