@@ -15,6 +15,7 @@ enum GRPCErrorMapping {
         case .cancelled: .cancelled
         case .deadlineExceeded: .deadlineExceeded
         case .internal: .internalError
+        case .alreadyExists: .alreadyExists
         }
     }
 

@@ -16,6 +16,7 @@ enum ErrorResponse {
         case .unsupported: .notImplemented
         case .deadlineExceeded: .gatewayTimeout
         case .internal: .internalServerError
+        case .alreadyExists: .conflict
         }
     }
 

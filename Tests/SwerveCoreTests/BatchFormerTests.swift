@@ -35,6 +35,13 @@ struct BatchFormerTests {
         #expect(BatchFormer.decide(queue, now: t0 + .milliseconds(5), policy: p) == .run([0, 1]))
     }
 
+    /// Merging stops at the largest preferred size; a larger single request still runs alone.
+    @Test func mergingStopsAtThePreferredSize() {
+        let queue = [item(2), item(2), item(2)]
+        #expect(BatchFormer.decide(queue, now: t0, policy: policy(max: 8, preferred: [4])) == .run([0, 1]))
+        #expect(BatchFormer.decide([item(6), item(1)], now: t0, policy: policy(max: 8, preferred: [4])) == .run([0]))
+    }
+
     /// Reaching the largest preferred batch size runs at once, without waiting for the delay.
     @Test func preferredSizeRunsAtOnce() {
         let queue = [item(2), item(2)]

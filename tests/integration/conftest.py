@@ -76,3 +76,17 @@ def client(server):
 @pytest.fixture(scope="session")
 def reference() -> Reference:
     return Reference()
+
+
+@pytest.fixture(scope="session")
+def classifier_repo(tmp_path_factory) -> Path:
+    """A repository holding only the real EfficientNet-Lite0 classifier with its image pipeline
+    (scripts/make_classifier.py, run once per session with Debian's python3)."""
+    import subprocess
+    root = tmp_path_factory.mktemp("classifier")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_classifier.py"
+    result = subprocess.run(["/usr/bin/python3", str(script), str(root)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, f"make_classifier.py failed:\n{result.stdout}\n{result.stderr}"
+    assert (root / "efficientnet_lite0" / "1" / "model.onnx").exists()
+    return root

@@ -7,6 +7,9 @@ public struct ModelConfigCompletion: Sendable {
     /// input and output of the model has a variable first dimension.
     public var defaultMaxBatchSize: Int
 
+    /// The most instances one model version may have; each is a session with its own memory.
+    public static let maxInstances: Int32 = 64
+
     /// Creates a completion policy.
     public init(defaultMaxBatchSize: Int = 64) {
         self.defaultMaxBatchSize = defaultMaxBatchSize
@@ -62,8 +65,9 @@ public struct ModelConfigCompletion: Sendable {
         for index in config.instanceGroup.indices {
             if config.instanceGroup[index].count == 0 { config.instanceGroup[index].count = 1 }
             if config.instanceGroup[index].name.isEmpty { config.instanceGroup[index].name = "\(name)_\(index)" }
-            if config.instanceGroup[index].count < 0 {
-                throw SwerveError.invalid("config field 'instance_group[\(index)].count': \(config.instanceGroup[index].count) must be positive")
+            if config.instanceGroup[index].count < 0 || config.instanceGroup[index].count > Self.maxInstances {
+                throw SwerveError.invalid(
+                    "config field 'instance_group[\(index)].count': \(config.instanceGroup[index].count) must be between 1 and \(Self.maxInstances)")
             }
             if config.instanceGroup[index].kind == .auto { config.instanceGroup[index].kind = .cpu }
             if config.instanceGroup[index].kind == .gpu {
@@ -87,7 +91,11 @@ public struct ModelConfigCompletion: Sendable {
         let batching = config.maxBatchSize > 0
         if batching, !explicit.contains("max_batch_size"), config.schedulingChoice == nil {
             // As Triton's auto-complete does: a model that can batch gets the dynamic batcher.
-            config.dynamicBatching = Inference_ModelDynamicBatching()
+            // Merged batches stop at 8 rows: on a few cores a bigger batch of a heavy model only
+            // makes every request in it wait longer (requests may still carry up to max_batch_size).
+            var dynamic = Inference_ModelDynamicBatching()
+            dynamic.preferredBatchSize = [Int32(min(8, Int(config.maxBatchSize)))]
+            config.dynamicBatching = dynamic
         }
         if batching && !modelCanBatch {
             let fixed = allTensors.first { ($0.shape.first ?? 0) != -1 }!

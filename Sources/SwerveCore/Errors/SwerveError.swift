@@ -13,6 +13,8 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
         case unavailable
         /// The request body or message is larger than allowed (HTTP 413, gRPC RESOURCE_EXHAUSTED).
         case payloadTooLarge
+        /// The thing to create exists already (HTTP 409, gRPC ALREADY_EXISTS).
+        case alreadyExists
         /// The operation is not supported by this server (HTTP 501, gRPC UNIMPLEMENTED).
         case unsupported
         /// The request was cancelled by its client before it ran.

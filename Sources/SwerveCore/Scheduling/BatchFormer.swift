@@ -4,7 +4,7 @@
 ///
 /// Rules: requests run first come, first served; the oldest waiting request heads the next batch,
 /// and later requests join it only when their non-batch shapes, types and outputs match and the
-/// batch stays within `maxBatchSize` rows. A batch runs at once when it reaches the largest
+/// batch stays within the largest preferred batch size (else `maxBatchSize`) rows. A batch runs at once when it reaches the largest
 /// preferred size (or `maxBatchSize`), when no delay is configured, or when its oldest request
 /// has waited `maxQueueDelay`.
 public enum BatchFormer {
@@ -47,15 +47,17 @@ public enum BatchFormer {
         guard let head = queue.first else { return .idle }
         guard policy.batching else { return .run([0]) }
 
+        // Merged batches grow to the largest preferred size (max_batch_size when none is given);
+        // a single request larger than that still runs, alone.
+        let target = policy.preferredBatchSizes.last.map { min($0, policy.maxBatchSize) } ?? policy.maxBatchSize
         var chosen = [0]
         var rows = head.batchSize
         for index in queue.indices.dropFirst() where queue[index].key == head.key {
-            guard rows + queue[index].batchSize <= policy.maxBatchSize else { continue }
+            guard rows + queue[index].batchSize <= target else { continue }
             chosen.append(index)
             rows += queue[index].batchSize
-            if rows == policy.maxBatchSize { break }
+            if rows == target { break }
         }
-        let target = policy.preferredBatchSizes.last.map { min($0, policy.maxBatchSize) } ?? policy.maxBatchSize
         let ripe = head.enqueued + policy.maxQueueDelay
         if rows >= target || policy.maxQueueDelay == .zero || ripe <= now {
             return .run(chosen)

@@ -8,6 +8,7 @@ enum TorchServeError {
         switch status.code {
         case 404: "ModelNotFoundException"
         case 405: "MethodNotAllowedException"
+        case 409: "ConflictException"
         case 413: "RequestEntityTooLargeException"
         case 503: "ServiceUnavailableException"
         case 500...: "InternalServerException"

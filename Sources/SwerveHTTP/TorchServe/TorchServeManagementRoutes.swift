@@ -19,7 +19,7 @@ public struct TorchServeManagementRoutes: Sendable {
         let table = RouteTable(router: Router(context: SwerveRequestContext.self))
         table.router.add(middleware: TorchServeErrorMiddleware(routes: table))
         table.get("/models") { _, _ in
-            let names = Array(Set(server.manager.statuses().map(\.name))).sorted()
+            let names = Array(Set(server.manager.statuses().filter { $0.state == .ready || $0.state == .loading }.map(\.name))).sorted()
             let models = names.map { ["modelName": $0, "modelUrl": $0] }
             return jsonResponse(try encode(["models": models]))
         }
@@ -65,9 +65,8 @@ public struct TorchServeManagementRoutes: Sendable {
 
     private func describe(_ name: String, version: Int?) throws -> [UInt8] {
         let versions = version.map { [$0] } ?? server.manager.readyVersions(name)
-        guard !versions.isEmpty else {
-            _ = try server.manager.resolve(name, version: version)  // throws notFound or the reason
-            throw SwerveError.notFound("Model not found: \(name)")
+        guard !versions.isEmpty, version.map({ server.manager.readyVersions(name).contains($0) }) ?? true else {
+            throw SwerveError.notFound("Model not found: \(name)\(version.map { " version \($0)" } ?? "")")
         }
         let defaultVersion = try? server.manager.resolve(name, version: nil).version
         let described = try versions.map { number -> [String: Any] in
@@ -103,6 +102,9 @@ public struct TorchServeManagementRoutes: Sendable {
         }
         guard let entry = server.manager.repository.entry(named: name) else {
             throw SwerveError.notFound("Model not found in model store: \(url)")
+        }
+        guard server.manager.readyVersions(name).isEmpty else {
+            throw SwerveError(.alreadyExists, "Model \(name) is already registered; scale it with PUT /models/\(name)?min_worker=N or unregister it first")
         }
         var config = try entry.configText.map(ModelConfigText.parse)?.config ?? Inference_ModelConfig()
         if let workers = try intParameter(query, "initial_workers") {
@@ -146,6 +148,9 @@ public struct TorchServeManagementRoutes: Sendable {
         guard let text = query[Substring(key)] else { return nil }
         guard let value = Int(text), value > 0 else {
             throw SwerveError.invalid("Parameter \(key) must be a positive integer, not '\(text)'")
+        }
+        if key.hasSuffix("worker") || key.hasSuffix("workers"), value > Int(ModelConfigCompletion.maxInstances) {
+            throw SwerveError.invalid("Parameter \(key) must be at most \(ModelConfigCompletion.maxInstances), not \(value)")
         }
         return value
     }

@@ -1,0 +1,379 @@
+"""Runs every scenario in order, one server at a time, then writes the JSON, the plots and the report.
+
+usage: .venv/bin/python -m bench [--quick] [--binary PATH] [--only SCENARIO,...] [--report PATH]
+
+The full run (`make bench`) writes BENCHMARKS.md at the project root, bench/plots/*.png and
+bench/results/latest.json, plus everything raw under bench/out/. --quick (a minute or two:
+shorter windows, fewer concurrencies) writes its report under bench/out/ only, unless --report
+says otherwise. Every scenario is bounded in time; servers are killed whatever happens.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import inprocess, jsonload, liveness, loadtest, perf, profile, startup
+from bench.machine import describe
+from bench.server import Server, supports_grpc
+from bench.util import PROJECT_ROOT, busy_builds, load_average, log, pressure
+
+SCENARIOS = ["inprocess", "startup", "perf-http", "perf-grpc", "json", "liveness", "loadtest"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long and how wide each scenario runs."""
+    mode: str
+    resnet_concurrency: tuple[int, ...] = (1, 2, 4, 8, 16)
+    tiny_concurrency: tuple[int, ...] = (1, 16, 64)
+    resnet_window_ms: int = 4000
+    tiny_window_ms: int = 2000
+    perf_max_trials: int = 5
+    perf_stability_pct: int = 20  # perf_analyzer's -s; 1000 = take the windows as they come
+    inproc_seconds: float = 5.0
+    inproc_min_runs: int = 100
+    json_tiny_concurrency: tuple[int, ...] = (1, 16)
+    json_resnet_concurrency: tuple[int, ...] = (1,)
+    json_seconds: float = 8.0
+    json_resnet_seconds: float = 10.0
+    json_warmup_s: float = 1.0
+    load_clients: int = 256
+    load_ramp_s: float = 60.0
+    load_hold_s: float = 20.0
+    load_timeout_s: float = 30.0
+    load_peak_window_s: int = 10
+    live_clients: int = 16
+    live_seconds: float = 15.0
+    live_interval_s: float = 0.02
+    startup_repeats: int = 5
+    profile_seconds: float = 6.0
+    budget_s: float = 11 * 60  # the measurements, not the build; scenarios past it are skipped
+
+
+FULL = Plan(mode="full")
+QUICK = Plan(mode="quick", resnet_concurrency=(1, 8), tiny_concurrency=(1, 16), resnet_window_ms=1500,
+             tiny_window_ms=800, perf_max_trials=3, perf_stability_pct=1000, inproc_seconds=1.0, inproc_min_runs=20,
+             json_seconds=2.0, json_resnet_seconds=2.0, json_warmup_s=0.5, load_ramp_s=15.0, load_hold_s=6.0,
+             load_peak_window_s=5, live_seconds=3.0, startup_repeats=1, profile_seconds=2.0, budget_s=4 * 60)
+
+
+class Run:
+    """State of one benchmark run: paths, plan, results, notes."""
+
+    def __init__(self, plan: Plan, binary: Path, out: Path, only: list[str]):
+        self.plan, self.binary, self.out, self.only = plan, binary, out, only
+        self.stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.logs = out / "logs" / self.stamp
+        self.examples = out / "examples"
+        self.models = out / "models"
+        self.started = time.monotonic()
+        self.grpc = False
+        self.results: dict = {"mode": plan.mode, "plan": dataclasses.asdict(plan), "timestamp": self.stamp,
+                              "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "notes": [], "servers": []}
+
+    def note(self, text: str) -> None:
+        log("NOTE: " + text)
+        self.results["notes"].append(text)
+
+    def left_s(self) -> float:
+        return self.plan.budget_s - (time.monotonic() - self.started)
+
+    def wanted(self, scenario: str) -> bool:
+        return not self.only or scenario in self.only
+
+    def server(self, label: str) -> Server:
+        return Server(self.binary, self.models, self.logs / f"{label}.log", grpc=self.grpc)
+
+    def record_server(self, label: str, server: Server, extra: dict | None = None) -> None:
+        """After a scenario: was the server still alive, how did it stop, what did it log."""
+        alive = server.alive()
+        rss = server.rss_kb() if alive else {}
+        t = time.perf_counter()
+        code = server.stop()
+        stop_s = time.perf_counter() - t
+        text = server.log_path.read_text(errors="replace") if server.log_path.exists() else ""
+        crashed = "Fatal error" in text or "Program crashed" in text
+        config = [line.split("swerve: ", 1)[-1] for line in text.splitlines()
+                  if any(k in line for k in ("CPU budget", "loaded model", "instance", "batching", "thread"))
+                  and "unloaded" not in line][:8]
+        entry = {"scenario": label, "config_lines": config, "alive_at_end": alive, "exit_status": code, "stop_s": round(stop_s, 3),
+                 "rss_mb_end": rss.get("VmRSS", 0) / 1024, "peak_rss_mb": rss.get("VmHWM", 0) / 1024,
+                 "error_lines": sum(1 for line in text.splitlines() if " error " in line or " critical " in line),
+                 "crashed": crashed, "log": str(server.log_path.relative_to(PROJECT_ROOT)), **(extra or {})}
+        self.results["servers"].append(entry)
+        if not alive or crashed:
+            self.note(f"{label}: the server {'crashed' if crashed else 'was gone'} "
+                      f"(exit status {code}); log: {entry['log']}")
+        elif code not in (0, None):
+            self.note(f"{label}: the server exited with status {code} on SIGTERM after {stop_s:.1f} s")
+
+
+# -- steps ----------------------------------------------------------------------------------
+
+def make_models(run: Run) -> None:
+    py = sys.executable
+    subprocess.run([py, "scripts/make_example_repo.py", str(run.examples)], cwd=PROJECT_ROOT, check=True,
+                   timeout=120, stdout=subprocess.DEVNULL)
+    if run.models.exists():
+        shutil.rmtree(run.models)
+    subprocess.run([py, "scripts/make_resnet50.py", str(run.models)], cwd=PROJECT_ROOT, check=True, timeout=300,
+                   stdout=subprocess.DEVNULL)
+    shutil.copytree(run.examples / "dense_tiny", run.models / "dense_tiny")
+    (run.out / "empty").mkdir(parents=True, exist_ok=True)
+
+
+def scenario_inprocess(run: Run) -> None:
+    p = run.plan
+    threads = len(os.sched_getaffinity(0))  # the server's default budget (it logs "CPU budget N")
+    run.results["inprocess"] = {
+        "resnet50": inprocess.run_child(run.models / "resnet50/1/model.onnx", p.inproc_seconds, p.inproc_min_runs,
+                                        threads),
+        "dense_tiny": inprocess.run_child(run.models / "dense_tiny/1/model.onnx", p.inproc_seconds,
+                                          p.inproc_min_runs * 100, threads),
+    }
+
+
+def scenario_startup(run: Run) -> None:
+    p = run.plan
+    res = {"examples": startup.measure(run.binary, run.examples, run.logs, "examples", p.startup_repeats, run.grpc),
+           "empty": startup.measure(run.binary, run.out / "empty", run.logs, "empty", 1, run.grpc),
+           "bench": startup.measure(run.binary, run.models, run.logs, "bench", 1, run.grpc, settle_s=2.0)}
+    run.results["startup"] = res
+
+
+def scenario_perf(run: Run, protocol: str) -> None:
+    p = run.plan
+    label = f"perf-{protocol}"
+    rows = run.results.setdefault("perf", [])  # filled as it goes: a failure later keeps these
+    with run.server(label) as server:
+        ready = server.start()
+        loaded_rss = server.rss_kb()["VmRSS"] / 1024
+        for model, levels, window in (("resnet50", p.resnet_concurrency, p.resnet_window_ms),
+                                      ("dense_tiny", p.tiny_concurrency, p.tiny_window_ms)):
+            for c in levels:
+                if run.left_s() < 20:
+                    run.note(f"{label}: {model} c={c} skipped: time budget spent")
+                    continue
+                if not server.alive():
+                    run.note(f"{label}: {model} c={c} skipped: the server is gone")
+                    continue
+                timeout = min(window / 1000 * (p.perf_max_trials + 3) * 2 + 60, max(run.left_s(), 30))
+                r = perf.run_point(server, model, protocol, c, window, p.perf_max_trials, p.perf_stability_pct,
+                                   run.logs / "perf", timeout)
+                rows.append(r)
+                _log_row(r)
+        if server.alive() and run.left_s() > 60:
+            if profile.available():
+                c = 16 if 16 in p.tiny_concurrency else max(p.tiny_concurrency)
+                run.results.setdefault("profiles", []).append(
+                    profile.profile(server, protocol, c, p.profile_seconds, run.logs / "perf"))
+            else:
+                run.note("Linux perf is missing or not permitted here: no profile of the tiny model")
+        run.record_server(label, server, {"ready_s": ready, "rss_mb_loaded": loaded_rss})
+
+
+def scenario_json(run: Run) -> None:
+    p = run.plan
+    rows = run.results.setdefault("json", [])
+    with run.server("json") as server:
+        ready = server.start()
+        for c in p.json_tiny_concurrency:
+            rows.append(jsonload.run(server.http_port, "dense_tiny", [1, 16], "x", c, p.json_seconds, p.json_warmup_s))
+            _log_row(rows[-1])
+        for c in p.json_resnet_concurrency:
+            rows.append(jsonload.run(server.http_port, "resnet50", [1, 3, 224, 224], "input", c,
+                                     p.json_resnet_seconds, max(p.json_warmup_s, 1.0), timeout=60))
+            _log_row(rows[-1])
+        run.record_server("json", server, {"ready_s": ready})
+
+
+def scenario_liveness(run: Run) -> None:
+    p = run.plan
+    with run.server("liveness") as server:
+        ready = server.start()
+        idle = liveness.probe(server.http_port, 2.0, p.live_interval_s)
+        loaded = liveness.under_load(server.http_port, p.live_clients, p.live_seconds, p.live_interval_s)
+        run.record_server("liveness", server, {"ready_s": ready})
+    run.results["liveness"] = {"idle": idle, "saturated": loaded}
+    log(f"  live p99 idle {idle.get('p99_ms') or float('nan'):.2f} ms, under load ({p.live_clients} clients on "
+        f"resnet50) {loaded.get('p99_ms') or float('nan'):.2f} ms, {loaded.get('failures')} failed probes")
+
+
+def scenario_loadtest(run: Run) -> None:
+    p = run.plan
+    with run.server("loadtest") as server:
+        ready = server.start()
+        duration = p.load_ramp_s + p.load_hold_s
+        before = server.stats("resnet50")
+        prober = liveness.start_prober(server.http_port, duration, 0.1)
+        try:
+            result = loadtest.run(server.http_port, p.load_clients, p.load_ramp_s, p.load_hold_s, p.load_timeout_s,
+                                  p.load_peak_window_s)
+        except BaseException:
+            liveness.kill_probers()
+            raise
+        result["liveness_during"] = liveness.finish_prober(prober, duration + p.load_timeout_s + 30)
+        time.sleep(1.0)  # answers to requests whose clients gave up may still be computed
+        after = server.stats("resnet50")
+        if before and after:
+            # more successes on the server than 200s at the client: work done for clients that had gone
+            result["server_success"] = after["success"] - before["success"]
+            result["server_fail"] = after["fail"] - before["fail"]
+            result["server_mean_batch"] = (round((after["inference_count"] - before["inference_count"]) /
+                                                 max(after["execution_count"] - before["execution_count"], 1), 1))
+        run.record_server("loadtest", server, {"ready_s": ready})
+    run.results["loadtest"] = result
+    log(f"  load test: {result['ok']} ok, {result['failed']} failed {result['failure_kinds']}; peak "
+        f"{result['peak_throughput']:.1f}/s at {result['peak_clients']} clients, "
+        f"{result['throughput_at_max_clients']:.1f}/s at {p.load_clients}")
+
+
+def _log_row(r: dict) -> None:
+    if "throughput" in r:
+        log(f"  {r['model']:10s} {r['protocol']:9s} c={r['concurrency']:<3d} {r['throughput']:9.1f}/s  "
+            f"p50 {(r['p50_us'] or 0) / 1000:8.3f} ms  p99 {(r['p99_us'] or 0) / 1000:8.3f} ms  errors {r.get('errors')}")
+    else:
+        log(f"  {r['model']} {r['protocol']} c={r['concurrency']}: FAILED {r.get('error')}")
+
+
+class ScenarioTimeout(BaseException):
+    """Raised by the watchdog (SIGALRM) in a scenario that ran past its limit; a BaseException so
+    that no `except Exception` on the way swallows it. The `with Server` blocks kill the server."""
+
+
+def _watchdog(signum, frame):
+    liveness.kill_probers()
+    raise ScenarioTimeout()
+
+
+def scenario_limit(plan: Plan, name: str) -> float:
+    """The most seconds a scenario may take, from its plan (generous: about twice the expected)."""
+    perf_points = (len(plan.resnet_concurrency) * plan.resnet_window_ms +
+                   len(plan.tiny_concurrency) * plan.tiny_window_ms) / 1000 * (plan.perf_max_trials + 3)
+    return {"inprocess": 60 + plan.inproc_seconds * 12, "startup": 60 + 10 * plan.startup_repeats,
+            "perf-http": 60 + perf_points * 1.5, "perf-grpc": 60 + perf_points * 1.5,
+            "json": 60 + 3 * (plan.json_seconds + plan.json_warmup_s) + 2 * plan.json_resnet_seconds,
+            "liveness": 60 + plan.live_seconds * 2,
+            "loadtest": 60 + plan.load_ramp_s + plan.load_hold_s + plan.load_timeout_s}[name]
+
+
+def _interrupt(signum, frame):
+    liveness.kill_probers()
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# -- main -----------------------------------------------------------------------------------
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Swerve's benchmark (see bench/README.md)")
+    parser.add_argument("--quick", action="store_true", help="a minute or two, for development")
+    parser.add_argument("--binary", type=Path, default=PROJECT_ROOT / ".build/release/swerve")
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench/out")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(SCENARIOS)}")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="where BENCHMARKS.md goes (default: the project root for a full run, "
+                             "bench/out/ for --quick)")
+    parser.add_argument("--no-publish", action="store_true",
+                        help="do not update bench/plots/ and bench/results/latest.json")
+    args = parser.parse_args(argv)
+    only = [s for s in args.only.split(",") if s]
+    unknown = set(only) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; known: {SCENARIOS}")
+    binary = args.binary.resolve()
+    if not binary.exists():
+        print(f"bench: no server binary at {binary}: run `make build` (or pass --binary)", file=sys.stderr)
+        return 2
+    plan = QUICK if args.quick else FULL
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    run = Run(plan, binary, out, only)
+    publish = plan.mode == "full" and not args.no_publish and not only
+    report_path = args.report or (PROJECT_ROOT / "BENCHMARKS.md" if publish else out / "BENCHMARKS.md")
+
+    # SIGTERM (e.g. make killed) unwinds like Ctrl-C so every `with Server` kills its process.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    log(f"{plan.mode} run; binary {binary}; raw output under {out}")
+    run.results["machine"] = describe(binary)
+    run.results["load_average_at_start"] = load_average()
+    builds = busy_builds()
+    if builds:
+        run.note(f"{len(builds)} compiler processes were running when the benchmark started "
+                 f"(figures may be low): {builds[0]}")
+    run.grpc = supports_grpc(binary)
+    if not run.grpc:
+        run.note("this build of swerve has no --grpc-port: the gRPC rows are skipped")
+
+    log("generating the models")
+    make_models(run)
+    steps = [("inprocess", scenario_inprocess), ("startup", scenario_startup),
+             ("perf-http", lambda r: scenario_perf(r, "http")), ("perf-grpc", lambda r: scenario_perf(r, "grpc")),
+             ("json", scenario_json), ("liveness", scenario_liveness), ("loadtest", scenario_loadtest)]
+    interrupted = False
+    for name, step in steps:
+        if not run.wanted(name):
+            continue
+        if name == "perf-grpc" and not run.grpc:
+            continue
+        if run.left_s() < 30:
+            run.note(f"{name} skipped: the run's time budget ({plan.budget_s / 60:.0f} min) is spent")
+            continue
+        limit = min(scenario_limit(plan, name), run.left_s() + 60)
+        log(f"scenario {name} (load average {load_average()[0]:.2f}, {run.left_s():.0f} s of budget left, "
+            f"limit {limit:.0f} s)")
+        t = time.monotonic()
+        signal.signal(signal.SIGALRM, _watchdog)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+        try:
+            step(run)
+        except ScenarioTimeout:
+            run.note(f"{name} stopped by the watchdog after {limit:.0f} s (its figures so far are kept where they "
+                     "were recorded); load average then " + ", ".join(f"{x:.1f}" for x in load_average()))
+        except KeyboardInterrupt:
+            liveness.kill_probers()
+            run.note(f"{name}: interrupted")
+            interrupted = True
+            break
+        except Exception as e:  # noqa: BLE001 - one failed scenario must not lose the others
+            run.note(f"{name} failed: {type(e).__name__}: {str(e)[:600]}")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        run.results.setdefault("scenario_seconds", {})[name] = round(time.monotonic() - t, 1)
+        run.results.setdefault("conditions", {})[name] = {"load_average_1m": load_average()[0], **pressure(),
+                                                          "compilers_running": len(busy_builds())}
+    run.results["duration_s"] = round(time.monotonic() - run.started, 1)
+    run.results["load_average_at_end"] = load_average()
+
+    from bench import plots, report
+    results_path = out / f"results-{run.stamp}.json"
+    results_path.write_text(json.dumps(run.results, indent=1))
+    plot_dir = out / f"plots-{run.stamp}"
+    try:
+        pngs = plots.write_all(run.results, plot_dir)
+    except Exception as e:  # noqa: BLE001 - a report without plots beats no report
+        run.note(f"plots failed: {type(e).__name__}: {e}")
+        pngs = []
+    if publish:
+        (PROJECT_ROOT / "bench/results").mkdir(parents=True, exist_ok=True)
+        shutil.copy(results_path, PROJECT_ROOT / "bench/results/latest.json")
+        (PROJECT_ROOT / "bench/plots").mkdir(parents=True, exist_ok=True)
+        for png in pngs:
+            shutil.copy(png, PROJECT_ROOT / "bench/plots" / png.name)
+        plot_links = [Path("bench/plots") / p.name for p in pngs]
+    else:
+        plot_links = [p for p in pngs]
+    report_path.write_text(report.render(run.results, plot_links, report_path.parent))
+    results_path.write_text(json.dumps(run.results, indent=1))
+    log(f"wrote {report_path}, {results_path}" + (", bench/results/latest.json, bench/plots/" if publish else ""))
+    log(f"done in {run.results['duration_s'] / 60:.1f} min")
+    return 130 if interrupted else 0
