@@ -281,10 +281,12 @@ struct BatchingTests {
         // @unchecked: `sizes` is guarded by `lock`.
         let lock = NSLock()
         var sizes: [Int] = []
+        let delay: Double
+        init(delay: Double = 0.05) { self.delay = delay }
         var model: FakeBackend.FakeModel {
             FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity(.fp32, shape: [-1, -1]).signature) { inputs, _ in
                 self.lock.withLock { self.sizes.append(inputs[0].tensor.shape[0]) }
-                Thread.sleep(forTimeInterval: 0.05)
+                Thread.sleep(forTimeInterval: self.delay)
                 let values = inputs[0].tensor.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }.map { $0 * 2 }
                 return [NamedTensor(name: "y", tensor: Tensor(dataType: .fp32, shape: inputs[0].tensor.shape, data: values.withUnsafeBytes(Array.init)))]
             }
@@ -332,13 +334,14 @@ struct BatchingTests {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
         try repo.addModel("m", config: "max_batch_size: 1\ndynamic_batching { default_queue_policy { default_timeout_microseconds: 20000 } }")
-        let doubler = Doubler()
+        let doubler = Doubler(delay: 0.5)
         let manager = ModelManager(
             repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["m": doubler.model]),
             options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2), logger: Logger(label: "test"))
         try await manager.loadAll()
         let first = Task { try await manager.infer(request(1, width: 2, start: 0)) }
-        try await Task.sleep(for: .milliseconds(5))
+        // Wait until the first request runs (after the warm-up run): the second then waits behind it past its 20 ms timeout.
+        while doubler.lock.withLock({ doubler.sizes.count }) < 2 { try await Task.sleep(for: .milliseconds(1)) }
         let second = await Task { try? await manager.infer(request(1, width: 2, start: 0)) }.value
         _ = try await first.value
         #expect(second == nil)
