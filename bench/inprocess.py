@@ -90,7 +90,8 @@ def concurrent_sessions(path: str, sessions: int, threads: int, seconds: float) 
             "throughput": sum(counts) / elapsed}
 
 
-def measure(path: str, threads: int, batch: int, seconds: float, min_runs: int, max_seconds: float) -> dict:
+def measure(path: str, threads: int, batch: int, seconds: float, min_runs: int, max_seconds: float,
+            batch1_only: bool = False) -> dict:
     sess = session(path, threads)
     one = timed_runs(sess, feed(sess, 1), warmup=5, min_runs=min_runs, min_seconds=seconds, max_seconds=max_seconds)
     result = {
@@ -100,6 +101,8 @@ def measure(path: str, threads: int, batch: int, seconds: float, min_runs: int, 
                    "p99_ms": float(np.percentile(one, 99, method="higher") * 1e3),
                    "mean_ms": float(one.mean() * 1e3), "throughput": float(1 / one.mean())},
     }
+    if batch1_only:
+        return result
     big = timed_runs(sess, feed(sess, batch), warmup=2, min_runs=max(3, min_runs // 8),
                      min_seconds=seconds, max_seconds=max_seconds)
     result[f"batch{batch}"] = {"batch": batch, "runs": len(big), "p50_ms": float(np.percentile(big, 50) * 1e3),
@@ -118,13 +121,19 @@ def measure(path: str, threads: int, batch: int, seconds: float, min_runs: int, 
     return result
 
 
-def run_child(model: Path, seconds: float, min_runs: int, threads: int = 2, batch: int = 8) -> dict:
+def run_child(model: Path, seconds: float, min_runs: int, threads: int = 2, batch: int = 8,
+              batch1_only: bool = False) -> dict:
     """measure() in a child process (its sessions and thread pools end with it)."""
     from bench.util import log, run_json_child
     result = run_json_child("bench.inprocess", [str(model), "--threads", str(threads), "--batch", str(batch),
-                                                "--seconds", str(seconds), "--min-runs", str(min_runs)],
+                                                "--seconds", str(seconds), "--min-runs", str(min_runs)]
+                            + (["--batch1-only"] if batch1_only else []),
                             timeout=max(120.0, seconds * 12 + 60))
     one = result["batch1"]
+    if batch1_only:
+        log(f"  in-process {model.parent.parent.name} just before: batch 1 p50 {one['p50_ms']:.3f} ms "
+            f"p99 {one['p99_ms']:.3f} ms")
+        return result
     log(f"  in-process {model.parent.parent.name}: batch 1 p50 {one['p50_ms']:.3f} ms p99 {one['p99_ms']:.3f} ms; "
         f"best {result['best_throughput']:.1f}/s ({result['best_config']})")
     return result
@@ -138,8 +147,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="least time per measurement")
     parser.add_argument("--min-runs", type=int, default=100)
     parser.add_argument("--max-seconds", type=float, default=30.0, help="most time per measurement")
+    parser.add_argument("--batch1-only", action="store_true", help="only the batch-1 latencies")
     a = parser.parse_args()
-    print(json.dumps(measure(a.model, a.threads, a.batch, a.seconds, a.min_runs, a.max_seconds)))
+    print(json.dumps(measure(a.model, a.threads, a.batch, a.seconds, a.min_runs, a.max_seconds, a.batch1_only)))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ class Plan:
     live_interval_s: float = 0.02
     startup_repeats: int = 5
     profile_seconds: float = 6.0
+    adjacent_seconds: float = 3.0  # in-process batch 1 again just before each 1-client point
     budget_s: float = 11 * 60  # the measurements, not the build; scenarios past it are skipped
 
 
@@ -63,7 +64,7 @@ FULL = Plan(mode="full")
 QUICK = Plan(mode="quick", resnet_concurrency=(1, 8), tiny_concurrency=(1, 16), resnet_window_ms=1500,
              tiny_window_ms=800, perf_max_trials=3, perf_stability_pct=1000, inproc_seconds=1.0, inproc_min_runs=20,
              json_seconds=2.0, json_resnet_seconds=2.0, json_warmup_s=0.5, load_ramp_s=15.0, load_hold_s=6.0,
-             load_peak_window_s=5, live_seconds=3.0, startup_repeats=1, profile_seconds=2.0, budget_s=4 * 60)
+             load_peak_window_s=5, live_seconds=3.0, startup_repeats=1, profile_seconds=2.0, adjacent_seconds=1.0, budget_s=4 * 60)
 
 
 class Run:
@@ -77,6 +78,7 @@ class Run:
         self.models = out / "models"
         self.started = time.monotonic()
         self.grpc = False
+        self.threads = len(os.sched_getaffinity(0))  # the server's default budget (it logs "CPU budget N")
         self.results: dict = {"mode": plan.mode, "plan": dataclasses.asdict(plan), "timestamp": self.stamp,
                               "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "notes": [], "servers": []}
 
@@ -133,7 +135,7 @@ def make_models(run: Run) -> None:
 
 def scenario_inprocess(run: Run) -> None:
     p = run.plan
-    threads = len(os.sched_getaffinity(0))  # the server's default budget (it logs "CPU budget N")
+    threads = run.threads
     run.results["inprocess"] = {
         "resnet50": inprocess.run_child(run.models / "resnet50/1/model.onnx", p.inproc_seconds, p.inproc_min_runs,
                                         threads),
@@ -167,8 +169,17 @@ def scenario_perf(run: Run, protocol: str) -> None:
                     run.note(f"{label}: {model} c={c} skipped: the server is gone")
                     continue
                 timeout = min(window / 1000 * (p.perf_max_trials + 3) * 2 + 60, max(run.left_s(), 30))
+                adjacent = None
+                if c == 1:
+                    # the in-process floor again, right now (the server idle): the 1-client ratio is
+                    # then immune to the machine's load drifting between the two measurements
+                    adjacent = inprocess.run_child(run.models / model / "1/model.onnx", p.adjacent_seconds,
+                                                   20 if model == "resnet50" else 2000, run.threads,
+                                                   batch1_only=True)["batch1"]
                 r = perf.run_point(server, model, protocol, c, window, p.perf_max_trials, p.perf_stability_pct,
                                    run.logs / "perf", timeout)
+                if adjacent:
+                    r["inprocess_adjacent"] = adjacent
                 rows.append(r)
                 _log_row(r)
         if server.alive() and run.left_s() > 60:
