@@ -274,7 +274,7 @@ def render(results: dict, plots: list[Path], report_dir: Path) -> str:
         w("")
         w(f"- requests {lt['requests']}, answered 200: {lt['ok']}, **failed: {lt['failed']}**"
           + (f" ({_kinds(lt['failure_kinds'])}; first: `{(lt.get('first_error') or '')[:200]}`)" if lt["failed"] else ""))
-        w(f"- peak throughput {lt['peak_throughput']:.2f}/s (best {lt.get('peak_window_s', 5)} s mean, at ~{lt['peak_clients']} clients); at "
+        w(f"- peak throughput {lt['peak_throughput']:.2f}/s (best {lt.get('peak_window_s', 5)} s window, at ~{lt['peak_clients']} clients); at "
           f"{lt['clients']} clients {lt['throughput_at_max_clients']:.2f}/s = "
           f"{(lt['ratio_to_peak'] or 0) * 100:.0f}% of peak, ratio to best in-process "
           f"{_ratio(lt['throughput_at_max_clients'], inproc.get('resnet50', {}).get('best_throughput'))}")
