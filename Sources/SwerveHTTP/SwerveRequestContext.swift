@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import SwerveCore
 
 /// The request context of Swerve's HTTP frontends: Hummingbird's basics plus the connection's
 /// channel, so a request refused for an oversized body can have its connection closed instead of
@@ -12,6 +13,12 @@ public struct SwerveRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         channel = source.channel
+    }
+
+    /// Runs an inference handler's `body` with a signal that fires if the client closes the
+    /// connection before `body` returns; requests carrying it are dropped from the queue then.
+    func untilDisconnect<T>(_ body: (CancellationSignal) async throws -> T) async throws -> T {
+        try await DisconnectWatch.shared.run(on: channel, body)
     }
 
     /// Closes the connection shortly after the current response has gone out.

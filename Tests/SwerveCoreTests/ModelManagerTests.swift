@@ -109,6 +109,47 @@ struct ModelManagerTests {
         #expect(runs.value == 2, "one warm-up run at load and the first request; the cancelled one never ran")
     }
 
+    /// A request whose cancellation signal fires while it waits (an HTTP client that
+    /// disconnected) is removed from the queue and never runs; one whose signal fired before it
+    /// was queued is refused; a signal firing after the run changes nothing.
+    @Test func signalledRequestNeverRuns() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("slow")
+        let runs = RunCounter()
+        let model = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
+            runs.increment()
+            Thread.sleep(forTimeInterval: 0.3)
+            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
+        }
+        let manager = makeManager(repo, ["slow": model])
+        try await manager.loadAll()
+        let firstSignal = CancellationSignal()
+        var first = request("slow")
+        first.cancellation = firstSignal
+        let running = Task { [first] in try await manager.infer(first) }
+        try await Task.sleep(for: .milliseconds(50))
+        let signal = CancellationSignal()
+        var second = request("slow")
+        second.cancellation = signal
+        let queued = Task { [second] in try await manager.infer(second) }
+        try await Task.sleep(for: .milliseconds(50))
+        signal.cancel()
+        let error = await #expect(throws: SwerveError.self) { try await queued.value }
+        #expect(error?.code == .cancelled)
+        _ = try await running.value
+        firstSignal.cancel()  // after its run: nothing to remove
+
+        var late = request("slow")
+        late.cancellation = signal  // already fired
+        let refused = await #expect(throws: SwerveError.self) { try await manager.infer(late) }
+        #expect(refused?.code == .cancelled)
+        let stats = try manager.resolve("slow", version: nil).statistics
+        await manager.shutdown()
+        #expect(runs.value == 2, "one warm-up run at load and the first request; the signalled ones never ran")
+        #expect(stats.inference.fail.count == 2 && stats.inference.success.count == 1 && stats.executionCount == 1)
+    }
+
     /// Requests that do not match the model are refused before they are queued.
     @Test func invalidRequestsAreRefusedBeforeQueueing() async throws {
         let repo = try TemporaryRepository()

@@ -335,7 +335,7 @@ public final class ModelManager: Sendable {
             let outputNames = try RequestValidator.validate(request, against: served.io, modelName: served.name)
             let batchSize = served.io.maxBatchSize > 0 ? (request.inputs.first?.tensor.shape.first ?? 1) : 1
             let timeout = request.parameters["timeout"]?.intValue.map { Duration.microseconds($0) }
-            let completed = try await served.pool.submit(inputs: request.inputs, outputs: outputNames, batchSize: batchSize, timeout: timeout)
+            let completed = try await served.pool.submit(inputs: request.inputs, outputs: outputNames, batchSize: batchSize, timeout: timeout, cancellation: request.cancellation)
             var outputs = completed.outputs
             for requested in request.outputs {
                 guard let parameter = requested.parameters["classification"] else { continue }

@@ -64,10 +64,14 @@ final class InstancePool: @unchecked Sendable {
     /// - Parameters:
     ///   - batchSize: the request's rows (its first dimension when the model batches, else 1).
     ///   - timeout: the request's own queue timeout, used when the policy allows overrides.
+    ///   - cancellation: a signal from outside the task tree (an HTTP client that disconnected)
+    ///     that removes the request from the queue like task cancellation does.
     /// - Throws: `unavailable` when the queue is full or the pool is shutting down, `cancelled`
-    ///   when the calling task is cancelled while the request waits, `deadlineExceeded` when its
-    ///   queue timeout passes first, or the backend's error.
-    func submit(inputs: [NamedTensor], outputs: [String], batchSize: Int, timeout: Duration? = nil) async throws -> Completed {
+    ///   when the calling task is cancelled (or `cancellation` fires) while the request waits,
+    ///   `deadlineExceeded` when its queue timeout passes first, or the backend's error.
+    func submit(
+        inputs: [NamedTensor], outputs: [String], batchSize: Int, timeout: Duration? = nil, cancellation: CancellationSignal? = nil
+    ) async throws -> Completed {
         let id: UInt64 = condition.withLock {
             nextID &+= 1
             return nextID
@@ -91,7 +95,7 @@ final class InstancePool: @unchecked Sendable {
                             "model \(label) is overloaded: its queue holds the maximum of \(maxQueueSize) requests; retry later"))
                     return
                 }
-                if Task.isCancelled {
+                if Task.isCancelled || cancellation.map({ !$0.onCancel { [self] in cancelQueued(id) } }) == true {
                     condition.unlock()
                     continuation.resume(throwing: SwerveError(.cancelled, "request cancelled by the client"))
                     return
@@ -101,12 +105,18 @@ final class InstancePool: @unchecked Sendable {
                 condition.unlock()
             }
         } onCancel: {
-            condition.lock()
-            let index = queue.firstIndex { $0.id == id }
-            let job = index.map { queue.remove(at: $0) }
-            condition.unlock()
-            job?.continuation.resume(throwing: SwerveError(.cancelled, "request cancelled by the client before it ran"))
+            cancelQueued(id)
         }
+    }
+
+    /// Removes the request `id` if it is still queued and fails it as cancelled; a request that
+    /// already runs (or ran) is left alone.
+    private func cancelQueued(_ id: UInt64) {
+        condition.lock()
+        let index = queue.firstIndex { $0.id == id }
+        let job = index.map { queue.remove(at: $0) }
+        condition.unlock()
+        job?.continuation.resume(throwing: SwerveError(.cancelled, "request cancelled by the client before it ran"))
     }
 
     /// Stops taking requests, lets the queued and running ones finish, then stops the threads and

@@ -26,11 +26,15 @@ public struct InferenceRequest: Sendable {
     public var inputs: [NamedTensor]
     /// The outputs asked for; empty means all of them.
     public var outputs: [RequestedOutput]
+    /// Fires when the client goes away in a way the calling task does not see (an HTTP
+    /// connection closing); the request is then dropped if it has not started to run.
+    public var cancellation: CancellationSignal?
 
     /// Creates a request.
     public init(
         modelName: String, modelVersion: Int? = nil, id: String? = nil,
-        parameters: [String: InferenceParameter] = [:], inputs: [NamedTensor], outputs: [RequestedOutput] = []
+        parameters: [String: InferenceParameter] = [:], inputs: [NamedTensor], outputs: [RequestedOutput] = [],
+        cancellation: CancellationSignal? = nil
     ) {
         self.modelName = modelName
         self.modelVersion = modelVersion
@@ -38,6 +42,7 @@ public struct InferenceRequest: Sendable {
         self.parameters = parameters
         self.inputs = inputs
         self.outputs = outputs
+        self.cancellation = cancellation
     }
 }
 

@@ -101,7 +101,9 @@ public struct KServeRoutes: Sendable {
                 ])
         }
         do {
-            let response = try await inferBody(request, model: model, version: version, requestID: &requestID)
+            let response = try await context.untilDisconnect { signal in
+                try await inferBody(request, model: model, version: version, cancellation: signal, requestID: &requestID)
+            }
             servedVersion = servedVersion ?? (try? server.manager.resolve(model, version: nil).version)
             return response
         } catch {
@@ -120,7 +122,9 @@ public struct KServeRoutes: Sendable {
         }
     }
 
-    private func inferBody(_ request: Request, model: String, version: Int?, requestID: inout String?) async throws -> Response {
+    private func inferBody(
+        _ request: Request, model: String, version: Int?, cancellation: CancellationSignal, requestID: inout String?
+    ) async throws -> Response {
         _ = try server.manager.resolve(model, version: version)  // unknown model: 404 before reading the body
         let body = try Compression.decompress(
             try await collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
@@ -135,7 +139,8 @@ public struct KServeRoutes: Sendable {
             rawBinary = value == 0
         }
         if rawBinary {
-            return try await inferRaw(body, model: model, version: version, acceptEncoding: request.headers[.acceptEncoding])
+            return try await inferRaw(
+                body, model: model, version: version, cancellation: cancellation, acceptEncoding: request.headers[.acceptEncoding])
         }
         let header = try InferRequestJSON.parse(body[0..<headerLength])
         requestID = header.id
@@ -171,7 +176,7 @@ public struct KServeRoutes: Sendable {
         }
         let inferenceRequest = InferenceRequest(
             modelName: model, modelVersion: version, id: header.id, parameters: ParameterJSON.convert(header.parameters),
-            inputs: inputs, outputs: outputs)
+            inputs: inputs, outputs: outputs, cancellation: cancellation)
         let response = try await server.infer(inferenceRequest)
         if outputs.isEmpty, requestBinary {
             binaryOutputs = Set(response.outputs.map(\.name))
@@ -182,7 +187,9 @@ public struct KServeRoutes: Sendable {
 
     /// Triton's raw binary request: the whole body is the one input's bytes, batch 1, every
     /// output returned binary.
-    private func inferRaw(_ body: [UInt8], model: String, version: Int?, acceptEncoding: String?) async throws -> Response {
+    private func inferRaw(
+        _ body: [UInt8], model: String, version: Int?, cancellation: CancellationSignal, acceptEncoding: String?
+    ) async throws -> Response {
         let served = try server.manager.resolve(model, version: version)
         guard served.io.inputs.count == 1, let spec = served.io.inputs.first else {
             throw SwerveError.invalid("a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; '\(model)' has \(served.io.inputs.count)")
@@ -212,7 +219,8 @@ public struct KServeRoutes: Sendable {
         }
         let tensor = try Tensor.validated(name: spec.name, dataType: spec.dataType, shape: shape, data: data)
         let response = try await server.infer(
-            InferenceRequest(modelName: model, modelVersion: version, inputs: [NamedTensor(name: spec.name, tensor: tensor)]))
+            InferenceRequest(
+                modelName: model, modelVersion: version, inputs: [NamedTensor(name: spec.name, tensor: tensor)], cancellation: cancellation))
         let encoded = try InferResponseJSON.encode(response, binaryOutputs: Set(response.outputs.map(\.name)))
         return try makeResponse(encoded, acceptEncoding: acceptEncoding)
     }

@@ -1,0 +1,104 @@
+import Hummingbird
+import HummingbirdCore
+import NIOCore
+import SwerveCore
+import Synchronization
+
+/// Cancels the request in progress on an HTTP connection when its client goes away.
+///
+/// Hummingbird keeps running a handler whose client has gone, and Triton runs such requests to
+/// the end. Swerve drops them while they wait: each inference request carries a
+/// ``CancellationSignal`` that this watch fires when the client closes its side of the connection
+/// (or the connection is reset), and the scheduler removes a queued request whose signal fired,
+/// as nginx abandons a request whose client closed the connection. HTTP/1.1 handles one request
+/// at a time per connection, so a connection has at most one signal. ``Handler`` (in every
+/// connection's pipeline, see ``HTTPServerBuilder/swerveHTTP1``) reports the connection's end.
+final class DisconnectWatch: Sendable {
+    /// The process's watch, shared by every HTTP frontend.
+    static let shared = DisconnectWatch()
+
+    private enum Connection {
+        case idle
+        case busy(CancellationSignal)
+        case lost
+    }
+
+    /// Connections that have had an inference request and have not closed yet.
+    private let connections = Mutex<[ObjectIdentifier: Connection]>([:])
+
+    /// The number of connections watched (for tests).
+    var watchedCount: Int { connections.withLock { $0.count } }
+
+    /// Runs `body` with a signal that fires if the client goes away before `body` returns.
+    func run<T>(on channel: any Channel, _ body: (CancellationSignal) async throws -> T) async throws -> T {
+        let signal = CancellationSignal()
+        let key = ObjectIdentifier(channel)
+        let lost = connections.withLock { connections -> Bool in
+            if case .lost = connections[key] { return true }
+            connections[key] = .busy(signal)
+            return false
+        }
+        // A connection that closed before the entry was made never reports it again: check once
+        // the entry is in place (NIO clears `isActive` before it reports the close).
+        if lost || !channel.isActive {
+            closed(key)
+            signal.cancel()
+        }
+        defer {
+            connections.withLock { connections in
+                if case .busy(let current) = connections[key], current === signal { connections[key] = .idle }
+            }
+        }
+        return try await body(signal)
+    }
+
+    /// The client closed its side: the request in progress, and any later one, is cancelled.
+    fileprivate func inputClosed(_ key: ObjectIdentifier) {
+        let signal: CancellationSignal? = connections.withLock { connections in
+            guard let state = connections[key] else { return nil }
+            connections[key] = .lost
+            if case .busy(let signal) = state { return signal }
+            return nil
+        }
+        signal?.cancel()
+    }
+
+    /// The connection closed: forget it, cancelling the request in progress.
+    fileprivate func closed(_ key: ObjectIdentifier) {
+        if case .busy(let signal) = connections.withLock({ $0.removeValue(forKey: key) }) {
+            signal.cancel()
+        }
+    }
+
+    /// Reports the end of its connection to the watch; one per connection, after HTTP decoding.
+    final class Handler: ChannelInboundHandler, RemovableChannelHandler {
+        /// Requests pass through untouched; only the connection's events matter here.
+        typealias InboundIn = NIOAny
+
+        private let watch: DisconnectWatch
+
+        init(watch: DisconnectWatch) {
+            self.watch = watch
+        }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if let event = event as? ChannelEvent, event == .inputClosed {
+                watch.inputClosed(ObjectIdentifier(context.channel))
+            }
+            context.fireUserInboundEventTriggered(event)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            watch.closed(ObjectIdentifier(context.channel))
+            context.fireChannelInactive()
+        }
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1.1 as Hummingbird serves it, plus Swerve's ``DisconnectWatch`` on every connection,
+    /// so that a client that disconnects has its queued inference request dropped.
+    public static var swerveHTTP1: HTTPServerBuilder {
+        .http1(configuration: .init(additionalChannelHandlers: [DisconnectWatch.Handler(watch: .shared)]))
+    }
+}
