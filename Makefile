@@ -34,6 +34,7 @@ integration-test: build-debug
 	SWERVE_BIN=$$(swift build --show-bin-path)/swerve $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
 
 bench: build  ## release build, bench models, every scenario (~15 min): BENCHMARKS.md (BENCH_ARGS=--quick: ~2 min)
+	swift build -c release --product swerve-image-bench
 	$(PYTHON) -m bench $(BENCH_ARGS)
 
 # Regenerates the committed Swift code from proto/*.proto. Needs Debian's protobuf-compiler and

@@ -2,14 +2,15 @@
 
 perf_analyzer cannot send KServe v2 JSON, and the load test needs every response accounted for
 (non-200, connection errors, timeouts) with per-second timestamps, so the JSON and load-test
-scenarios drive the server with this. Requests are pre-built bytes (the same body every time),
-so the client's own cost per request is small: one write, one header parse, one body read.
+scenarios drive the server with this. Requests are pre-built bytes (the same body every time, or a
+few in turn), so the client's own cost per request is small: one write, one header parse, one body read.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,26 +125,40 @@ class Record:
                 np.asarray(self.error, dtype=object))
 
 
-async def client_loop(host: str, port: int, request: bytes, t0: float, start_at: float, stop_at: float,
-                      timeout: float, record: Record, first_error: list[str]) -> None:
+Check = Callable[[bytes], "str | None"]  # a 200's body -> None if good, else what is wrong with it
+
+
+async def client_loop(host: str, port: int, request: bytes | Sequence[bytes], t0: float, start_at: float,
+                      stop_at: float, timeout: float, record: Record, first_error: list[str],
+                      check: Check | None = None, first: int = 0) -> None:
     """One closed-loop client: waits until start_at, then sends, waits for the answer, repeats
-    until stop_at (the request in flight then is finished and counted). Cancelled, it records its
-    request in flight as failed ('unfinished')."""
+    until stop_at (the request in flight then is finished and counted). Several requests are sent
+    in turn, beginning with the `first`-th. A 200 whose body `check` rejects is a failure ('bad
+    answer'). Cancelled, it records its request in flight as failed ('unfinished')."""
+    requests = [request] if isinstance(request, bytes) else list(request)
     delay = t0 + start_at - time.perf_counter()
     if delay > 0:
         await asyncio.sleep(delay)
     conn = Connection(host, port)
     begin = None
+    turn = first
     try:
         while time.perf_counter() - t0 < stop_at:
             begin = time.perf_counter()
             status, error = 0, ""
             try:
-                status, body = await asyncio.wait_for(conn.send(request), timeout)
+                status, body = await asyncio.wait_for(conn.send(requests[turn % len(requests)]), timeout)
+                turn += 1
                 if status != 200:
                     error = f"HTTP {status}"
                     if not first_error:
                         first_error.append(f"HTTP {status}: {body[:300]!r}")
+                elif check is not None:
+                    problem = check(body)
+                    if problem:
+                        error = "bad answer"
+                        if not first_error:
+                            first_error.append(f"bad answer ({problem}): {body[:300]!r}")
             except asyncio.TimeoutError:
                 error = "timeout"
                 conn.close()
@@ -165,16 +180,18 @@ async def client_loop(host: str, port: int, request: bytes, t0: float, start_at:
         conn.close()
 
 
-async def closed_loop(host: str, port: int, request: bytes, starts: list[float], stop_at: float,
-                      timeout: float) -> tuple[Record, float, list[str]]:
+async def closed_loop(host: str, port: int, request: bytes | Sequence[bytes], starts: list[float], stop_at: float,
+                      timeout: float, check: Check | None = None) -> tuple[Record, float, list[str]]:
     """Runs one client per entry of `starts` (its start time in seconds) until stop_at; returns the
-    record, the perf_counter origin and the first error seen (if any). Bounded: clients still
-    running timeout + 10 s after stop_at (their own timeouts did not fire: a starved machine) are
+    record, the perf_counter origin and the first error seen (if any). With several requests, each
+    client sends them in turn, client i beginning with the i-th. Bounded: clients still running
+    timeout + 10 s after stop_at (their own timeouts did not fire: a starved machine) are
     cancelled, and their requests in flight counted as failed."""
     record, first_error = Record(), []
     t0 = time.perf_counter()
-    tasks = [asyncio.ensure_future(client_loop(host, port, request, t0, s, stop_at, timeout, record, first_error))
-             for s in starts]
+    tasks = [asyncio.ensure_future(client_loop(host, port, request, t0, s, stop_at, timeout, record, first_error,
+                                               check, i))
+             for i, s in enumerate(starts)]
     _, pending = await asyncio.wait(tasks, timeout=stop_at + timeout + 10)
     for task in pending:
         task.cancel()
@@ -185,12 +202,12 @@ async def closed_loop(host: str, port: int, request: bytes, starts: list[float],
 def summarize(record: Record, begin: float, end: float) -> dict:
     """Throughput, latency percentiles and failures of the requests that ended in [begin, end)."""
     from bench.util import percentiles
-    start, stop, status, _ = record.arrays()
+    start, stop, status, error = record.arrays()
     span = max(end - begin, 1e-9)
     sel = (stop >= begin) & (stop < end) if len(stop) else np.zeros(0, bool)
-    ok = sel & (status == 200) if len(stop) else sel
+    ok = sel & (error == "") if len(stop) else sel
     lat_ms = (stop[ok] - start[ok]) * 1000 if len(stop) else np.zeros(0)
     p = percentiles(lat_ms)
-    return {"requests": int(sel.sum()), "ok": int(ok.sum()), "errors": int((sel & (status != 200)).sum()) if len(stop) else 0,
+    return {"requests": int(sel.sum()), "ok": int(ok.sum()), "errors": int((sel & ~ok).sum()) if len(stop) else 0,
             "throughput": float(ok.sum() / span), "p50_ms": p["p50"], "p90_ms": p["p90"], "p99_ms": p["p99"],
             "mean_ms": float(lat_ms.mean()) if len(lat_ms) else None}

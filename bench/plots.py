@@ -2,7 +2,9 @@
   concurrency.png  throughput and p99 versus concurrency per protocol, ResNet-50 and dense_tiny,
                    with the in-process floor as a dashed line;
   loadtest.png     the ramped load test over time: answers per second, failures, p50 / p99 and
-                   the number of clients running.
+                   the number of clients running;
+  torchserve.png   the TorchServe-style JPEG clients: answers per second and p50 / p99 per
+                   concurrency step, with the in-process Python base as dashed lines.
 """
 from __future__ import annotations
 
@@ -104,7 +106,46 @@ def loadtest_plot(results: dict, path: Path) -> Path | None:
     return path
 
 
+def torchserve_plot(results: dict, path: Path) -> Path | None:
+    ts = results.get("torchserve") or {}
+    steps = [r for r in ts.get("steps", []) if r.get("p50_ms") is not None]
+    if not steps:
+        return None
+    base = ts.get("inprocess") or {}
+    cs = [r["concurrency"] for r in steps]
+    fig, (ax_t, ax_l) = plt.subplots(1, 2, figsize=(11, 4.5))
+    ax_t.plot(cs, [r["throughput"] for r in steps], "o-", color="tab:blue", label="answers / s (200)")
+    failed = [(r["concurrency"], r["failed"]) for r in steps if r["failed"]]
+    if failed:
+        ax_t.plot([c for c, _ in failed], [0] * len(failed), "x", color="red", label="steps with failures")
+    ax_l.plot(cs, [r["p99_ms"] for r in steps], "o-", color="tab:red", label="p99")
+    ax_l.plot(cs, [r["p50_ms"] for r in steps], "o:", color="tab:blue", label="p50")
+    if base:
+        ax_t.axhline(base["throughput"], ls="--", color="gray",
+                     label=f"in-process Python, 1 client ({base['throughput']:.0f}/s)")
+        ax_l.axhline(base["p50_ms"], ls="--", color="gray", label=f"in-process p50 ({base['p50_ms']:.1f} ms)")
+    ax_t.set_ylim(bottom=0)
+    ax_l.set_yscale("log")
+    for ax in (ax_t, ax_l):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(cs)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("concurrent clients")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    ax_t.set_ylabel("answers / s")
+    ax_l.set_ylabel("ms")
+    ax_t.set_title(f"POST /predictions/{ts.get('model')}: throughput ({ts.get('failed', 0)} failed)")
+    ax_l.set_title("latency")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
 def write_all(results: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    made = [concurrency_plot(results, out_dir / "concurrency.png"), loadtest_plot(results, out_dir / "loadtest.png")]
+    made = [concurrency_plot(results, out_dir / "concurrency.png"), loadtest_plot(results, out_dir / "loadtest.png"),
+            torchserve_plot(results, out_dir / "torchserve.png")]
     return [p for p in made if p is not None]

@@ -1,4 +1,4 @@
-"""BENCHMARKS.md from a run's results: the targets of issue 6 first, then every table.
+"""BENCHMARKS.md from a run's results: the targets of issues 6 and 7 first, then every table.
 
 Ratios: a server latency is divided by the in-process batch-1 latency at the same percentile
 (p50 by p50, p99 by p99); a server throughput by the best in-process throughput at the same
@@ -113,6 +113,49 @@ def targets(results: dict) -> list[dict]:
     return out
 
 
+def targets_issue7(results: dict) -> list[dict]:
+    """Each target of issue 7 (images and the TorchServe-style scenario): what, measured, met."""
+    out = []
+
+    def add(name: str, measured: str, ok):
+        out.append({"target": name, "measured": measured, "met": ok})
+
+    im = results.get("images")
+    name = "Image decode + preprocess: images/s ≥ 2 × Pillow + numpy (all sample images in turn, 1 thread each)"
+    if im and im.get("ratio", {}).get("all") is not None:
+        r = im["ratio"]["all"]
+        add(name, f"{im['swerve']['all_images_per_second']:,.0f}/s vs {im['pillow']['all_images_per_second']:,.0f}/s "
+            f"= {r:.2f}× (" + ", ".join(f"{k} {v:.2f}×" for k, v in im["ratio"].items() if k != "all") + ")", r >= 2.0)
+    else:
+        add(name, "not measured", None)
+    ts = results.get("torchserve") or {}
+    steps = ts.get("steps") or []
+    top = max(ts.get("levels") or [256])
+    name = f"JPEG clients on /predictions, 1 → {top} clients: zero failed responses"
+    if steps:
+        reached = steps[-1]["concurrency"]
+        text = f"{ts['failed']} failed of {ts['requests']} over {len(steps)} steps"
+        kinds: dict[str, int] = {}
+        for r in steps:
+            for k, v in r.get("failure_kinds", {}).items():
+                kinds[k] = kinds.get(k, 0) + v
+        if kinds:
+            text += f" ({_kinds(kinds)})"
+        if reached < top:
+            text += f"; only up to {reached} clients"
+        add(name, text, ts["failed"] == 0 and reached == top)
+    else:
+        add(name, "not measured", None)
+    name = f"JPEG clients on /predictions: throughput at {top} clients ≥ 90% of the peak step"
+    if steps and ts.get("peak_throughput") and steps[-1]["concurrency"] == top:
+        ratio = ts["ratio_to_peak_at_max"]
+        add(name, f"{steps[-1]['throughput']:.1f}/s vs peak {ts['peak_throughput']:.1f}/s at {ts['peak_concurrency']} "
+            f"clients = {ratio * 100:.0f}%", ratio >= 0.9)
+    else:
+        add(name, "not measured", None)
+    return out
+
+
 def _short(path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path(__file__).resolve().parents[1]))
@@ -166,6 +209,14 @@ def render(results: dict, plots: list[Path], report_dir: Path) -> str:
     w("| target | measured | met |")
     w("|---|---|---|")
     for t in targets(results):
+        met = {True: "**met**", False: "not met", None: "not measured"}[t["met"]]
+        w(f"| {t['target']} | {t['measured']} | {met} |")
+    w("")
+    w("## Targets (issue 7)")
+    w("")
+    w("| target | measured | met |")
+    w("|---|---|---|")
+    for t in targets_issue7(results):
         met = {True: "**met**", False: "not met", None: "not measured"}[t["met"]]
         w(f"| {t['target']} | {t['measured']} | {met} |")
     w("")
@@ -300,6 +351,9 @@ def render(results: dict, plots: list[Path], report_dir: Path) -> str:
         w("(every 5th second shown when long; all in the JSON)")
         w("")
 
+    _images_section(results, w)
+    _torchserve_section(results, w)
+
     live = results.get("liveness")
     if live:
         idle, sat = live.get("idle", {}), live.get("saturated", {})
@@ -373,3 +427,84 @@ def render(results: dict, plots: list[Path], report_dir: Path) -> str:
             w(f"- {n}")
         w("")
     return "\n".join(lines)
+
+
+def _images_section(results: dict, w) -> None:
+    im = results.get("images")
+    if not im:
+        return
+    w("## Images: decode + preprocess vs Pillow")
+    w("")
+    w("From the encoded bytes in memory to the model's input tensor, MODELS.md's reference steps: decode, EXIF "
+      "orientation, RGB, shorter side to 256 (antialiased bilinear), center crop 224, (v − 127) / 128 as float32, "
+      "HWC → CHW. Swerve: `swerve-image-bench` (SwerveImage, the server's own code, same tensors bit for bit); "
+      "Pillow + numpy: `bench.image_preprocess.pillow_preprocess`. One thread each, one image after the other, "
+      f"{im.get('seconds_per_point', 0):.1f} s per figure, both in this run (`python -m bench.image_preprocess`).")
+    w("")
+    w("| image | size | bytes | Swerve images/s | Pillow + numpy images/s | ratio | Swerve ms | Pillow ms | "
+      "decode ms Swerve | decode ms Pillow |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for sw, pi in zip(im["swerve"]["images"], im["pillow"]["images"]):
+        w(f"| {sw['name']} | {sw['width']}×{sw['height']} | {sw['bytes']:,} | {_f(sw['images_per_second'], 0)} | "
+          f"{_f(pi['images_per_second'], 0)} | {im['ratio'][sw['name']]:.2f}× | {_f(sw['ms_per_image'], 2)} | "
+          f"{_f(pi['ms_per_image'], 2)} | {_f(sw['decode_ms_per_image'], 2)} | {_f(pi['decode_ms_per_image'], 2)} |")
+    sw, pi = im["swerve"], im["pillow"]
+    w(f"| **all in turn** | | | **{_f(sw['all_images_per_second'], 0)}** | {_f(pi['all_images_per_second'], 0)} | "
+      f"**{im['ratio']['all']:.2f}×** | {_f(sw['all_ms_per_image'], 2)} | {_f(pi['all_ms_per_image'], 2)} | | |")
+    w("")
+
+
+def _torchserve_section(results: dict, w) -> None:
+    ts = results.get("torchserve")
+    if not ts:
+        return
+    base = ts.get("inprocess") or {}
+    steps = ts.get("steps") or []
+    w(f"## TorchServe-style JPEG clients ({ts.get('model', 'efficientnet_lite0')})")
+    w("")
+    w(f"A fresh `swerve serve` on a repository holding only the example classifier (`scripts/make_classifier.py`: "
+      f"EfficientNet-Lite0, max_batch_size 8, the server's image pipeline and top 5 labels). Closed-loop clients, "
+      f"each on its own keep-alive connection (curl in a shell loop would open one per request), POST the bytes of "
+      f"{' and '.join(ts.get('images', []))} in turn as the raw body to `/predictions/{ts.get('model')}` with "
+      f"the headers of `curl --data-binary @image.jpg`. Each step: {ts.get('warmup_s', 0):.1f} s warm-up, then "
+      f"{ts.get('seconds', 0):.1f} s measured; client timeout {ts.get('client_timeout_s', 0):.0f} s. Failed: every "
+      "non-200, connection error, timeout and 200 whose body is not a JSON object of 5 label → probability entries, "
+      "counted over the whole step (warm-up and drain included).")
+    w("")
+    if base:
+        w(f"- **In-process base** (one Python client, the same work per image: Pillow + numpy decode and preprocess, "
+          f"onnxruntime on the same model.onnx with {base['intra_op_threads']} intra-op threads, softmax and top 5; "
+          f"{base['runs']} images in turn, in a child process before the server starts): p50 "
+          f"**{base['p50_ms']:.2f} ms**, p99 {base['p99_ms']:.2f} ms, **{base['throughput']:.1f} images/s** "
+          f"(mean: preprocess {base['preprocess_mean_ms']:.2f} ms + model {base['model_mean_ms']:.2f} ms).")
+    if steps:
+        one = next((r for r in steps if r["concurrency"] == 1), None)
+        if one and base and one.get("p50_ms"):
+            w(f"- Server at 1 client: p50 {one['p50_ms']:.2f} ms = **{_ratio(one['p50_ms'], base['p50_ms'])}** the "
+              f"in-process p50; {one['throughput']:.1f}/s = {_ratio(one['throughput'], base['throughput'])} the "
+              "in-process images/s.")
+        w(f"- {ts['requests']} requests, **{ts['failed']} failed**; peak {ts.get('peak_throughput', 0):.1f}/s at "
+          f"{ts.get('peak_concurrency')} clients; at {ts.get('max_concurrency')} clients "
+          f"{(ts.get('ratio_to_peak_at_max') or 0) * 100:.0f}% of the peak.")
+        if ts.get("server_mean_batch") is not None:
+            w(f"- The server's statistics over the whole scenario: {ts.get('server_success')} successful "
+              f"inferences, {ts.get('server_fail')} failed, mean batch {ts['server_mean_batch']}; RSS "
+              f"{_f(ts.get('rss_mb_loaded'), 0)} MB loaded, {_f(ts.get('rss_mb_end'), 0)} MB at the end, peak "
+              f"{_f(ts.get('peak_rss_mb'), 0)} MB.")
+        w("")
+        w("| clients | answers/s | × in-process | p50 ms | × in-process p50 | p99 ms | p99/p50 | requests | failed | "
+          "mean batch | server queue ms | server compute ms | server CPU µs/req | client CPU µs/req |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in steps:
+            failed = str(r["failed"]) + (f" ({_kinds(r['failure_kinds'])})" if r["failed"] else "")
+            w(f"| {r['concurrency']} | {_f(r['throughput'], 1)} | {_ratio(r['throughput'], base.get('throughput'))} | "
+              f"{_f(r['p50_ms'], 1)} | {_ratio(r['p50_ms'], base.get('p50_ms'))} | {_f(r['p99_ms'], 1)} | "
+              f"{_ratio(r['p99_ms'], r['p50_ms'])} | {r['requests']} | {failed} | {_f(r.get('server_mean_batch'), 2)} | "
+              f"{_f(r.get('server_queue_ms'), 1)} | {_f(r.get('server_compute_ms'), 1)} | "
+              f"{_f(r.get('server_cpu_us_per_request'), 0)} | {_f(r.get('client_cpu_us_per_request'), 0)} |")
+        firsts = [(r["concurrency"], r["first_error"]) for r in steps if r.get("first_error")]
+        if firsts:
+            w("")
+            w("First failure of each step with failures: " + "; ".join(
+                f"{c} clients: `{e[:200]}`" for c, e in firsts))
+    w("")

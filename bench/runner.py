@@ -21,12 +21,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import inprocess, jsonload, liveness, loadtest, perf, profile, startup
+from bench import (image_preprocess, inprocess, jsonload, liveness, loadtest, perf, profile, startup,
+                   torchserve_load)
 from bench.machine import describe
 from bench.server import Server, supports_grpc
 from bench.util import PROJECT_ROOT, busy_builds, load_average, log, pressure
 
-SCENARIOS = ["inprocess", "startup", "perf-http", "perf-grpc", "json", "liveness", "loadtest"]
+SCENARIOS = ["inprocess", "startup", "images", "perf-http", "perf-grpc", "json", "liveness", "loadtest", "torchserve"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,12 @@ class Plan:
     startup_repeats: int = 5
     profile_seconds: float = 6.0
     adjacent_seconds: float = 3.0  # in-process batch 1 again just before each 1-client point
+    images_seconds: float = 1.5  # per point of the decode + preprocess microbenchmark, each side
+    ts_concurrency: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    ts_seconds: float = 6.0
+    ts_warmup_s: float = 1.0
+    ts_timeout_s: float = 30.0
+    ts_inproc_seconds: float = 4.0
     budget_s: float = 11 * 60  # the measurements, not the build; scenarios past it are skipped
 
 
@@ -64,7 +71,9 @@ FULL = Plan(mode="full")
 QUICK = Plan(mode="quick", resnet_concurrency=(1, 8), tiny_concurrency=(1, 16), resnet_window_ms=1500,
              tiny_window_ms=800, perf_max_trials=3, perf_stability_pct=1000, inproc_seconds=1.0, inproc_min_runs=20,
              json_seconds=2.0, json_resnet_seconds=2.0, json_warmup_s=0.5, load_ramp_s=15.0, load_hold_s=6.0,
-             load_peak_window_s=5, live_seconds=3.0, startup_repeats=1, profile_seconds=2.0, adjacent_seconds=1.0, budget_s=4 * 60)
+             load_peak_window_s=5, live_seconds=3.0, startup_repeats=1, profile_seconds=2.0, adjacent_seconds=1.0,
+             images_seconds=0.3, ts_concurrency=(1, 8, 64, 256), ts_seconds=1.5, ts_warmup_s=0.5,
+             ts_inproc_seconds=1.0, budget_s=4 * 60)
 
 
 class Run:
@@ -76,6 +85,7 @@ class Run:
         self.logs = out / "logs" / self.stamp
         self.examples = out / "examples"
         self.models = out / "models"
+        self.classifier = out / "classifier"  # efficientnet_lite0 alone: the TorchServe-style scenario
         self.started = time.monotonic()
         self.grpc = False
         self.threads = len(os.sched_getaffinity(0))  # the server's default budget (it logs "CPU budget N")
@@ -131,6 +141,12 @@ def make_models(run: Run) -> None:
                    stdout=subprocess.DEVNULL)
     shutil.copytree(run.examples / "dense_tiny", run.models / "dense_tiny")
     (run.out / "empty").mkdir(parents=True, exist_ok=True)
+    if run.wanted("torchserve"):
+        # Debian's python3-torch exports it (scripts/make_classifier.py), deterministically: about 3 s
+        if run.classifier.exists():
+            shutil.rmtree(run.classifier)
+        subprocess.run(["/usr/bin/python3", "scripts/make_classifier.py", str(run.classifier)], cwd=PROJECT_ROOT,
+                       check=True, timeout=600, stdout=subprocess.DEVNULL)
 
 
 def scenario_inprocess(run: Run) -> None:
@@ -150,6 +166,47 @@ def scenario_startup(run: Run) -> None:
            "empty": startup.measure(run.binary, run.out / "empty", run.logs, "empty", 1, run.grpc),
            "bench": startup.measure(run.binary, run.models, run.logs, "bench", 1, run.grpc, settle_s=2.0)}
     run.results["startup"] = res
+
+
+def scenario_images(run: Run) -> None:
+    binary = run.binary.parent / image_preprocess.PRODUCT
+    if not binary.exists():
+        raise RuntimeError(f"no {binary}: `make bench` builds it (swift build -c release --product "
+                           f"{image_preprocess.PRODUCT})")
+    result = image_preprocess.run(image_preprocess.DEFAULT_IMAGES, run.plan.images_seconds, binary)
+    run.results["images"] = result
+    for line in image_preprocess.table(result).splitlines():
+        log("  " + line)
+
+
+def scenario_torchserve(run: Run) -> None:
+    p = run.plan
+    model_dir = run.classifier / torchserve_load.MODEL
+    images = [PROJECT_ROOT / "tests/fixtures/images" / name for name in torchserve_load.IMAGES]
+    res = run.results["torchserve"] = {
+        "inprocess": torchserve_load.inprocess_child(model_dir, images, run.threads, p.ts_inproc_seconds,
+                                                     20 if p.mode == "quick" else 50)}
+    with Server(run.binary, run.classifier, run.logs / "torchserve.log", grpc=run.grpc) as server:
+        ready = server.start()
+        loaded_rss = server.rss_kb()["VmRSS"] / 1024
+        try:
+            torchserve_load.run(server, images, p.ts_concurrency, p.ts_seconds, p.ts_warmup_s, p.ts_timeout_s,
+                                left_s=run.left_s, log=log, into=res)
+        finally:
+            overall = server.stats(torchserve_load.MODEL)
+            run.record_server("torchserve", server, {"ready_s": ready, "rss_mb_loaded": loaded_rss})
+    if overall:
+        res["server_mean_batch"] = round(overall["inference_count"] / max(overall["execution_count"], 1), 2)
+        res["server_success"], res["server_fail"] = overall["success"], overall["fail"]
+    res["rss_mb_loaded"] = loaded_rss
+    res["rss_mb_end"] = run.results["servers"][-1]["rss_mb_end"]
+    res["peak_rss_mb"] = run.results["servers"][-1]["peak_rss_mb"]
+    for s in res.get("skipped", []):
+        run.note(f"torchserve: c={s['concurrency']} skipped: {s['why']}")
+    if res.get("peak_throughput"):
+        log(f"  torchserve: {res['failed']} failed of {res['requests']}; peak {res['peak_throughput']:.1f}/s at "
+            f"c={res['peak_concurrency']}; at c={res['max_concurrency']} {res['ratio_to_peak_at_max'] * 100:.0f}% of it; "
+            f"server mean batch {res.get('server_mean_batch')}")
 
 
 def scenario_perf(run: Run, protocol: str) -> None:
@@ -274,7 +331,10 @@ def scenario_limit(plan: Plan, name: str) -> float:
             "perf-http": 60 + perf_points * 1.5, "perf-grpc": 60 + perf_points * 1.5,
             "json": 60 + 3 * (plan.json_seconds + plan.json_warmup_s) + 2 * plan.json_resnet_seconds,
             "liveness": 60 + plan.live_seconds * 2,
-            "loadtest": 60 + plan.load_ramp_s + plan.load_hold_s + plan.load_timeout_s}[name]
+            "loadtest": 60 + plan.load_ramp_s + plan.load_hold_s + plan.load_timeout_s,
+            "images": 60 + 30 * plan.images_seconds,
+            "torchserve": 90 + plan.ts_inproc_seconds * 8 + len(plan.ts_concurrency) * (plan.ts_seconds + plan.ts_warmup_s + 10)
+            + plan.ts_timeout_s}[name]
 
 
 def _interrupt(signum, frame):
@@ -327,9 +387,10 @@ def main(argv: list[str]) -> int:
 
     log("generating the models")
     make_models(run)
-    steps = [("inprocess", scenario_inprocess), ("startup", scenario_startup),
+    steps = [("inprocess", scenario_inprocess), ("startup", scenario_startup), ("images", scenario_images),
              ("perf-http", lambda r: scenario_perf(r, "http")), ("perf-grpc", lambda r: scenario_perf(r, "grpc")),
-             ("json", scenario_json), ("liveness", scenario_liveness), ("loadtest", scenario_loadtest)]
+             ("json", scenario_json), ("liveness", scenario_liveness), ("loadtest", scenario_loadtest),
+             ("torchserve", scenario_torchserve)]
     interrupted = False
     for name, step in steps:
         if not run.wanted(name):
@@ -383,6 +444,7 @@ def main(argv: list[str]) -> int:
         plot_links = [Path("bench/plots") / p.name for p in pngs]
     else:
         plot_links = [p for p in pngs]
+    report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(report.render(run.results, plot_links, report_path.parent))
     results_path.write_text(json.dumps(run.results, indent=1))
     log(f"wrote {report_path}, {results_path}" + (", bench/results/latest.json, bench/plots/" if publish else ""))

@@ -89,6 +89,11 @@ class Server:
         self.other_ports = {name: 0 for name in port_options(self.binary)
                             if name not in ("http-port", "grpc-port", "metrics-port")}
 
+    @property
+    def torchserve_port(self) -> int:
+        """The port of the TorchServe-style inference API (/predictions), 0 when this build has none."""
+        return self.other_ports.get("torchserve-port", 0)
+
     def command(self) -> list[str]:
         cmd = [str(self.binary), "serve", "--model-repository", str(self.repository),
                "--http-address", "127.0.0.1", "--http-port", str(self.http_port),
