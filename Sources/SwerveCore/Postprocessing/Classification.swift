@@ -1,7 +1,10 @@
 import Foundation
 
 /// Triton's classification extension: replaces an output with its top-K entries as BYTES
-/// elements `"<value>:<index>"` or `"<value>:<index>:<label>"`, highest value first.
+/// elements `"<value>:<index>"` or `"<value>:<index>:<label>"`, highest value first (ties: lower
+/// index first; NaN last), with the raw values (no softmax). The entries are picked by
+/// ``ClassificationPostprocessing/topIndices(_:count:)``, the same top-k the TorchServe-style
+/// answers use. Also reads label files and the values of numeric tensors.
 public enum Classification {
     /// Classifies `tensor`, per batch element when `batched`.
     /// - Parameters:
@@ -21,11 +24,9 @@ public enum Classification {
         let k = min(count, perItem)
         var out: [UInt8] = []
         for item in 0..<batch {
-            let slice = values[(item * perItem)..<((item + 1) * perItem)]
-            let top = slice.indices.sorted { slice[$0] > slice[$1] || (slice[$0] == slice[$1] && $0 < $1) }.prefix(k)
-            for index in top {
-                let classIndex = index - item * perItem
-                var text = format(slice[index], dataType: tensor.dataType) + ":" + String(classIndex)
+            let row = values[(item * perItem)..<((item + 1) * perItem)]
+            for classIndex in ClassificationPostprocessing.topIndices(row, count: k) {
+                var text = format(row[row.startIndex + classIndex], dataType: tensor.dataType) + ":" + String(classIndex)
                 if let labels, classIndex < labels.count { text += ":" + labels[classIndex] }
                 BytesCodec.append(text.utf8, to: &out)
             }
@@ -33,26 +34,11 @@ public enum Classification {
         return Tensor(dataType: .bytes, shape: batched ? [batch, k] : [k], data: out)
     }
 
-    /// The `count` highest scores of one row, highest first (ties by index), optionally after a
-    /// softmax over the row. Duplicate labels stay separate entries: they are told apart by index.
-    public static func topK(_ row: ArraySlice<Double>, count: Int, softmax: Bool) -> [(index: Int, score: Double)] {
-        var scores = Array(row)
-        if softmax, let largest = scores.max() {
-            var total = 0.0
-            for index in scores.indices {
-                scores[index] = Foundation.exp(scores[index] - largest)
-                total += scores[index]
-            }
-            if total > 0 { for index in scores.indices { scores[index] /= total } }
-        }
-        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        return order.prefix(max(0, count)).map { ($0, scores[$0]) }
-    }
-
-    /// Reads a label file: one label per line, line i is class i.
+    /// Reads a label file: one label per line (LF or CRLF), line i is class i.
     public static func loadLabels(path: String) -> [String]? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        var lines = text.components(separatedBy: "\n").map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
+        // "\r\n" is one Character in Swift, so splitting on "\n" alone would leave CRLF files whole.
+        var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }.map(String.init)
         if lines.last == "" { lines.removeLast() }
         return lines
     }
@@ -60,11 +46,13 @@ public enum Classification {
     private static func format(_ value: Double, dataType: DataType) -> String {
         switch dataType {
         case .fp16, .bf16, .fp32, .fp64: String(format: "%f", value)
-        default: String(Int64(value))
+        // UINT64 values above Int64.max must not trap in the conversion.
+        default: abs(value) < 0x1p63 ? String(Int64(value)) : String(format: "%.0f", value)
         }
     }
 
     /// The elements of a numeric tensor as doubles.
+    /// - Throws: `invalidArgument` for BYTES tensors.
     public static func numericValues(of tensor: Tensor) throws -> [Double] {
         let data = tensor.data
         func read<T>(_ type: T.Type, _ convert: (T) -> Double) -> [Double] {

@@ -44,7 +44,7 @@ public struct TorchServeInferenceRoutes: Sendable {
     }
 
     private func predict(_ request: Request, model: String, version: Int?) async throws -> Response {
-        let served = try server.manager.resolve(model, version: version)
+        let served = try TorchServeLookup.resolve(server, model: model, version: version)
         guard let preprocessor = served.preprocessor else {
             throw SwerveError.invalid(
                 "model '\(model)' declares no image input (config.pbtxt parameters image_input ...); use the KServe v2 API at /v2/models/\(model)/infer for tensors")
@@ -59,20 +59,20 @@ public struct TorchServeInferenceRoutes: Sendable {
         } else {
             images = [body]
         }
-        let settings = PostprocessSettings(served.config)
-        let results = await withTaskGroup(of: (Int, Result<[(String, Double)], any Error>).self) { group in
+        let postprocessing = try ClassificationPostprocessing(configParameters: served.config.parameters.mapValues(\.stringValue))
+        let results = await withTaskGroup(of: (Int, Result<[(String, Float)], any Error>).self) { group in
             for (index, image) in images.enumerated() {
                 group.addTask {
                     do {
                         let input = NamedTensor(name: preprocessor.inputName, tensor: Tensor(dataType: .bytes, shape: [1], data: BytesCodec.encode([image])))
                         let response = try await server.infer(InferenceRequest(modelName: model, modelVersion: served.version, inputs: [input]))
-                        return (index, .success(try classify(response, served: served, settings: settings)))
+                        return (index, .success(try classify(response, served: served, postprocessing: postprocessing)))
                     } catch {
                         return (index, .failure(error))
                     }
                 }
             }
-            var ordered = Array(repeating: Result<[(String, Double)], any Error>.success([]), count: images.count)
+            var ordered = Array(repeating: Result<[(String, Float)], any Error>.success([]), count: images.count)
             for await (index, result) in group { ordered[index] = result }
             return ordered
         }
@@ -95,21 +95,18 @@ public struct TorchServeInferenceRoutes: Sendable {
     }
 
     /// Softmax (when configured) and top-k of the first output, with labels.
-    private func classify(_ response: InferenceResponse, served: ServedVersion, settings: PostprocessSettings) throws -> [(String, Double)] {
+    private func classify(_ response: InferenceResponse, served: ServedVersion, postprocessing: ClassificationPostprocessing) throws -> [(String, Float)] {
         guard let output = response.outputs.first else { throw SwerveError.internal("the model returned no output") }
-        let values = try Classification.numericValues(of: output.tensor)
-        let labels = served.labels[output.name]
-        let top = Classification.topK(values[...], count: settings.topK, softmax: settings.softmax)
-        var seen: [String: Int] = [:]
-        for entry in top { seen[labels.flatMap { entry.index < $0.count ? $0[entry.index] : nil } ?? String(entry.index), default: 0] += 1 }
-        return top.map { entry in
-            let label = labels.flatMap { entry.index < $0.count ? $0[entry.index] : nil } ?? String(entry.index)
-            // Two classes with one name (ImageNet's two "crane"s) must not collapse into one JSON key.
-            return ((seen[label] ?? 0) > 1 ? "\(label) (\(entry.index))" : label, entry.score)
+        guard let top = try postprocessing.classify(output.tensor, labels: served.labels[output.name]).first else {
+            throw SwerveError.internal("the model returned an empty output '\(output.name)'")
         }
+        var seen: [String: Int] = [:]
+        for entry in top { seen[entry.label, default: 0] += 1 }
+        // Two classes with one name (ImageNet's two "crane"s) must not collapse into one JSON key.
+        return top.map { ((seen[$0.label] ?? 0) > 1 ? "\($0.label) (\($0.index))" : $0.label, $0.probability) }
     }
 
-    private func writeClasses(_ classes: [(String, Double)]) throws -> [UInt8] {
+    private func writeClasses(_ classes: [(String, Float)]) throws -> [UInt8] {
         var writer = JSONWriter()
         writer.raw("{")
         for (index, (label, score)) in classes.enumerated() {
@@ -120,16 +117,5 @@ public struct TorchServeInferenceRoutes: Sendable {
         }
         writer.raw("}")
         return writer.bytes
-    }
-}
-
-/// Post-processing settings from a model's config.pbtxt `parameters`.
-struct PostprocessSettings {
-    var softmax = true
-    var topK = 5
-
-    init(_ config: Inference_ModelConfig) {
-        if let value = config.parameters["postprocess_softmax"]?.stringValue { softmax = value.lowercased() != "false" }
-        if let value = config.parameters["postprocess_top_k"]?.stringValue, let k = Int(value), k > 0 { topK = k }
     }
 }

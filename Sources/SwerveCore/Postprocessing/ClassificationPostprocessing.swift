@@ -1,5 +1,4 @@
 import Foundation
-import SwerveCore
 
 /// One class of a classification result.
 public struct ClassScore: Sendable, Equatable {
@@ -20,10 +19,15 @@ public struct ClassScore: Sendable, Equatable {
 }
 
 /// Turns a classifier's output into its top classes: an optional softmax, then the `topK`
-/// highest values with their labels, highest first (ties: lower index first).
+/// highest values with their labels, highest first (ties: lower index first; NaN last).
+///
+/// This is the one implementation of softmax and top-k in Swerve: the TorchServe-style
+/// frontends answer with it, the image pipeline carries one, and Triton's classification
+/// extension (``Classification``) picks its top entries with ``topIndices(_:count:)``.
 ///
 /// ```swift
-/// let top5 = ClassificationPostprocessing(softmax: true, topK: 5).classify(logits, labels: labels)
+/// let post = try ClassificationPostprocessing(configParameters: ["postprocess_top_k": "5"])
+/// let top5 = try post.classify(logits, labels: labels)[0]   // [ClassScore], best first
 /// ```
 public struct ClassificationPostprocessing: Sendable, Equatable {
     /// Whether to apply a softmax to the output first (for models that output logits).
@@ -31,12 +35,48 @@ public struct ClassificationPostprocessing: Sendable, Equatable {
     /// How many classes to keep.
     public var topK: Int
 
+    /// The `config.pbtxt` parameter that turns the softmax on or off (`true`/`false`, also
+    /// `yes`/`no`, `1`/`0`; default `true`).
+    public static let softmaxParameter = "postprocess_softmax"
+    /// The `config.pbtxt` parameter that sets how many classes to return (default `5`).
+    public static let topKParameter = "postprocess_top_k"
+    /// The largest `postprocess_top_k` accepted.
+    public static let maxTopK = 1_000_000
+
     /// Creates a post-processing step.
     /// - Precondition: `topK >= 1`.
     public init(softmax: Bool = true, topK: Int = 5) {
         precondition(topK >= 1, "ClassificationPostprocessing: topK must be at least 1")
         self.softmax = softmax
         self.topK = topK
+    }
+
+    /// The post-processing a model's configuration declares with `postprocess_softmax` and
+    /// `postprocess_top_k` (defaults: softmax on, top 5). Values are trimmed; other keys are
+    /// ignored.
+    /// - Parameter configParameters: `config.pbtxt` parameters, key → `string_value`.
+    /// - Throws: ``SwerveError`` (`invalidArgument`) naming the key, for a value that is not a
+    ///   boolean or an integer from 1 to ``maxTopK``.
+    public init(configParameters: [String: String]) throws {
+        func value(_ key: String) -> String? {
+            configParameters[key].map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        var softmax = true
+        if let text = value(Self.softmaxParameter) {
+            switch text.lowercased() {
+            case "true", "yes", "1": softmax = true
+            case "false", "no", "0": softmax = false
+            default: throw SwerveError.invalid("config parameter '\(Self.softmaxParameter)': '\(text)' is not true or false")
+            }
+        }
+        var topK = 5
+        if let text = value(Self.topKParameter) {
+            guard let number = Int(text), number >= 1, number <= Self.maxTopK else {
+                throw SwerveError.invalid("config parameter '\(Self.topKParameter)': '\(text)' is not an integer from 1 to \(Self.maxTopK)")
+            }
+            topK = number
+        }
+        self.init(softmax: softmax, topK: topK)
     }
 
     /// The top classes of one output vector.
@@ -85,7 +125,8 @@ public struct ClassificationPostprocessing: Sendable, Equatable {
 
     /// Indices of the `count` largest values, largest first; ties keep the lower index first;
     /// NaN values come last.
-    static func topIndices(_ values: [Float], count: Int) -> [Int] {
+    public static func topIndices<Value: FloatingPoint>(_ values: some RandomAccessCollection<Value>, count: Int) -> [Int] {
+        let values = Array(values)
         let k = min(count, values.count)
         guard k > 0 else { return [] }
         func before(_ a: Int, _ b: Int) -> Bool {
@@ -93,7 +134,9 @@ public struct ClassificationPostprocessing: Sendable, Equatable {
             if x.isNaN || y.isNaN { return !x.isNaN && y.isNaN || (x.isNaN && y.isNaN && a < b) }
             return x > y || (x == y && a < b)
         }
-        // Insertion into a short sorted list: O(n·k) for the small k classifiers use.
+        // Large k (a client's class_count can be anything): one sort, O(n log n).
+        guard k <= 64 else { return values.indices.sorted(by: before).prefix(k).map { $0 } }
+        // Small k: insertion into a short sorted list, O(n·k) without sorting the rest.
         var top: [Int] = []
         top.reserveCapacity(k + 1)
         for index in values.indices {
@@ -108,17 +151,9 @@ public struct ClassificationPostprocessing: Sendable, Equatable {
 
     /// The elements of a floating-point tensor as Float.
     static func floats(of tensor: Tensor) throws -> [Float] {
-        func read<T>(_: T.Type, _ convert: (T) -> Float) -> [Float] {
-            tensor.data.withUnsafeBytes { raw in
-                let size = MemoryLayout<T>.size
-                return (0..<(raw.count / size)).map { convert(raw.loadUnaligned(fromByteOffset: $0 * size, as: T.self)) }
-            }
-        }
         switch tensor.dataType {
-        case .fp32: return read(UInt32.self) { Float(bitPattern: UInt32(littleEndian: $0)) }
-        case .fp64: return read(UInt64.self) { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
-        case .fp16: return read(UInt16.self) { Float(Float16(bitPattern: UInt16(littleEndian: $0))) }
-        case .bf16: return read(UInt16.self) { Float(bitPattern: UInt32(UInt16(littleEndian: $0)) << 16) }
+        case .fp32, .fp64, .fp16, .bf16:
+            return try Classification.numericValues(of: tensor).map { Float($0) }
         default:
             throw SwerveError.invalid("cannot classify a \(tensor.dataType.rawValue) output: classification needs FP32, FP16, BF16 or FP64 scores")
         }
