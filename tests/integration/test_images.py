@@ -289,9 +289,22 @@ def test_management_register_scale_unregister(explicit_ep):
     r = requests.post(f"{ep.mgmt}/models", params={"url": MODEL, "initial_workers": 1, "batch_size": 4,
                                                     "max_batch_delay": 5}, timeout=60)
     assert r.status_code == 200, r.text[:300]
+    assert r.json() == {"status": f'Model "{MODEL}" Version: 1 registered with 1 initial workers'}, r.text
     r = requests.get(f"{ep.mgmt}/models", timeout=10)
     assert MODEL in [m["modelName"] for m in r.json()["models"]], r.text
     assert requests.get(f"{ep.kserve}/v2/models/{MODEL}/ready", timeout=10).status_code == 200
+    r = requests.get(f"{ep.kserve}/v2/models/{MODEL}", timeout=10)
+    assert r.status_code == 200 and r.json()["versions"] == ["1"], r.text[:300]
+    # batch_size and max_batch_delay (ms) became the model's max_batch_size and queue delay (us)
+    described = requests.get(f"{ep.mgmt}/models/{MODEL}/1", timeout=10).json()
+    assert len(described) == 1 and described[0]["modelVersion"] == "1", described
+    assert (described[0]["batchSize"], described[0]["maxBatchDelay"], len(described[0]["workers"])) == (4, 5, 1), described
+    config = requests.get(f"{ep.kserve}/v2/models/{MODEL}/config", timeout=10).json()
+    assert config["max_batch_size"] == 4, config.get("max_batch_size")
+    assert int(config["dynamic_batching"]["max_queue_delay_microseconds"]) == 5000, config.get("dynamic_batching")
+    # a second registration of a registered model is refused
+    r = requests.post(f"{ep.mgmt}/models", params={"url": MODEL}, timeout=60)
+    assert_ts_error(r, 409)
 
     r = requests.put(f"{ep.mgmt}/models/{MODEL}", params={"min_worker": 2}, timeout=60)
     assert r.status_code in (200, 202), r.text[:300]
@@ -300,11 +313,15 @@ def test_management_register_scale_unregister(explicit_ep):
     config = requests.get(f"{ep.kserve}/v2/models/{MODEL}/config", timeout=10).json()
     assert sum(g.get("count", 1) for g in config["instance_group"]) == 2, config.get("instance_group")
 
+    before = requests.get(f"{ep.kserve}/v2/models/{MODEL}/stats", timeout=10).json()["model_stats"][0]
     top = torchserve_top5(ep, (IMAGES / "espresso.png").read_bytes())
     assert top1(top) == "espresso"
     stats = requests.get(f"{ep.kserve}/v2/models/{MODEL}/stats", timeout=10).json()
     model_stats = stats["model_stats"][0]
-    assert model_stats["inference_count"] >= 1 and model_stats["inference_stats"]["success"]["count"] >= 1, stats
+    assert model_stats["inference_count"] == before["inference_count"] + 1, (before, model_stats)
+    assert model_stats["inference_stats"]["success"]["count"] == before["inference_stats"]["success"]["count"] + 1, stats
+    # the scaled model keeps the registration's batching settings
+    assert requests.get(f"{ep.kserve}/v2/models/{MODEL}/config", timeout=10).json()["max_batch_size"] == 4
 
     r = requests.delete(f"{ep.mgmt}/models/{MODEL}", timeout=60)
     assert r.status_code == 200, r.text[:300]

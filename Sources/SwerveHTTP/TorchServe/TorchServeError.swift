@@ -6,6 +6,8 @@ import SwerveCore
 enum TorchServeError {
     static func type(for status: HTTPResponse.Status) -> String {
         switch status.code {
+        // TorchServe's refusal to unregister a model's default version.
+        case 403: "InvalidModelVersionException"
         case 404: "ModelNotFoundException"
         case 405: "MethodNotAllowedException"
         case 409: "ConflictException"

@@ -6,6 +6,12 @@ import SwiftProtobuf
 /// TorchServe's management API (port 8081): list, describe, register (`POST /models?url=`),
 /// scale (`PUT /models/{m}?min_worker=`), set the default version, unregister. A worker is a model
 /// instance; every change goes through the same model manager as the KServe v2 repository API.
+///
+/// Versions follow TorchServe: `GET /models/{m}` describes the default version (the one
+/// `/predictions/{m}` uses: set with `PUT /models/{m}/{v}/set-default`, else the highest),
+/// `GET /models/{m}/all` every version; the default version cannot be unregistered while other
+/// versions are served (403 `InvalidModelVersionException`). `DELETE /models/{m}` without a
+/// version unregisters every version (TorchServe refuses it with 403 when there are several).
 public struct TorchServeManagementRoutes: Sendable {
     let server: InferenceServer
 
@@ -27,7 +33,9 @@ public struct TorchServeManagementRoutes: Sendable {
             jsonResponse(try describe(context.parameters.get("model") ?? "", version: nil))
         }
         table.get("/models/:model/:version") { _, context in
-            jsonResponse(try describe(context.parameters.get("model") ?? "", version: try version(context)))
+            let name = context.parameters.get("model") ?? ""
+            if context.parameters.get("version") == "all" { return jsonResponse(try describeAll(name)) }
+            return jsonResponse(try describe(name, version: try version(context)))
         }
         table.post("/models") { request, _ in
             try await register(request.uri.queryParameters)
@@ -49,6 +57,17 @@ public struct TorchServeManagementRoutes: Sendable {
         table.delete("/models/:model/:version") { _, context in
             let name = context.parameters.get("model") ?? ""
             let version = try version(context)
+            let served = server.manager.readyVersions(name)
+            guard served.contains(version) else {
+                throw SwerveError.notFound("Model version: \(version) does not exist for model: \(name)")
+            }
+            // TorchServe keeps the default version while others are served: requests without a
+            // version must not move to another version behind the client's back.
+            if served.count > 1, (try? server.manager.resolve(name, version: nil).version) == version {
+                throw HTTPError(
+                    .forbidden,
+                    message: "Cannot remove default version for model \(name): set another default with PUT /models/\(name)/<version>/set-default first")
+            }
             try await server.manager.unload(name, version: version)
             return status("Model \"\(name)\" version \(version) unregistered")
         }
@@ -63,11 +82,25 @@ public struct TorchServeManagementRoutes: Sendable {
         return version
     }
 
+    /// `GET /models/{m}[/{v}]`: the version asked for, else the default one, as a one-element list.
     private func describe(_ name: String, version: Int?) throws -> [UInt8] {
-        let versions = version.map { [$0] } ?? server.manager.readyVersions(name)
-        guard !versions.isEmpty, version.map({ server.manager.readyVersions(name).contains($0) }) ?? true else {
-            throw SwerveError.notFound("Model not found: \(name)\(version.map { " version \($0)" } ?? "")")
+        let ready = server.manager.readyVersions(name)
+        guard !ready.isEmpty else { throw SwerveError.notFound("Model not found: \(name)") }
+        if let version, !ready.contains(version) {
+            throw SwerveError.notFound("Model version: \(version) does not exist for model: \(name)")
         }
+        let number = try version ?? TorchServeLookup.resolve(server, model: name, version: nil).version
+        return try describe(name, versions: [number])
+    }
+
+    /// `GET /models/{m}/all`: every ready version, ascending.
+    private func describeAll(_ name: String) throws -> [UInt8] {
+        let ready = server.manager.readyVersions(name)
+        guard !ready.isEmpty else { throw SwerveError.notFound("Model not found: \(name)") }
+        return try describe(name, versions: ready)
+    }
+
+    private func describe(_ name: String, versions: [Int]) throws -> [UInt8] {
         let defaultVersion = try? server.manager.resolve(name, version: nil).version
         let described = try versions.map { number -> [String: Any] in
             let served = try server.manager.resolve(name, version: number)
@@ -124,14 +157,22 @@ public struct TorchServeManagementRoutes: Sendable {
     }
 
     /// `PUT /models/{m}?min_worker=N`: reloads the model with N instances; the old ones serve until
-    /// the new ones are ready.
+    /// the new ones are ready. The versions served stay those served now (a version unregistered
+    /// with `DELETE /models/{m}/{v}` does not come back).
     private func scale(_ name: String, _ query: Parameters) async throws -> Response {
-        let served = try server.manager.resolve(name, version: nil)
+        let served = try TorchServeLookup.resolve(server, model: name, version: nil)
         guard let workers = try intParameter(query, "min_worker") ?? intParameter(query, "max_worker") else {
             throw SwerveError.invalid("Parameter min_worker is required.")
         }
         var config = served.config
         config.instanceGroup = [instanceGroup(name, count: workers)]
+        let ready = server.manager.readyVersions(name)
+        let available = server.manager.repository.entry(named: name)?.versions ?? []
+        if VersionPolicy(config.versionPolicy).select(from: available) != ready {
+            var specific = Inference_ModelVersionPolicy.Specific()
+            specific.versions = ready.map(Int64.init)
+            config.versionPolicy.specific = specific
+        }
         try await server.manager.load(name, override: ModelOverride(configJSON: try configJSON(config)))
         return status("Workers updated: model \"\(name)\" has \(workers) workers")
     }
