@@ -88,7 +88,7 @@ public struct TFServingRoutes: Sendable {
         }
         let object: [String: Any] = [
             "model_spec": ["name": name, "signature_name": "", "version": String(served.version)],
-            "metadata": ["signature_def": ["signature_def": ["serving_default": [
+            "metadata": ["signature_def": ["signature_def": [Self.signatureName: [
                 "inputs": signature(served.io.inputs), "outputs": signature(served.io.outputs), "method_name": "tensorflow/serving/predict",
             ]]]],
         ]
@@ -139,6 +139,7 @@ public struct TFServingRoutes: Sendable {
         guard let object = parsed as? [String: Any] else {
             throw SwerveError.invalid("the body must be a JSON object with 'instances' or 'inputs'")
         }
+        try checkSignature(object["signature_name"])
         let rowFormat: Bool
         var inputs: [NamedTensor] = []
         switch (object["instances"], object["inputs"]) {
@@ -195,6 +196,21 @@ public struct TFServingRoutes: Sendable {
         }
         return jsonResponse(writer.bytes)
     }
+
+    /// The model has one signature, `serving_default` (as its metadata says); an empty or absent
+    /// `signature_name` means it too. Others are refused as TensorFlow Serving refuses them.
+    private func checkSignature(_ value: Any?) throws {
+        guard let value else { return }
+        guard let name = value as? String else {
+            throw SwerveError.invalid("'signature_name' must be a string")
+        }
+        guard name.isEmpty || name == Self.signatureName else {
+            throw SwerveError.invalid("Serving signature name: \"\(name)\" not found in signature def; this model has \"\(Self.signatureName)\"")
+        }
+    }
+
+    /// The name of the one signature every model has.
+    static let signatureName = "serving_default"
 
     /// Row format: one value per example (single input) or one object per example.
     private func rowInputs(_ instances: [Any], io: ModelIO, imageInput: String?) throws -> [NamedTensor] {
