@@ -262,11 +262,25 @@ def test_multipart_batch_with_one_bad_image(ep):
     assert bad.get("code") == 400 and bad.get("type") and "PNG" in bad.get("message", ""), bad
 
 
-def test_multipart_single_image_is_an_object(ep):
+@pytest.mark.parametrize("field", ["data", "body", "file"])
+def test_multipart_single_image_is_an_object(ep, field):
     r = requests.post(f"{ep.ts}/predictions/{MODEL}",
-                      files={"data": ("cat.jpg", (IMAGES / "cat.jpg").read_bytes(), "image/jpeg")}, timeout=30)
+                      files={field: ("cat.jpg", (IMAGES / "cat.jpg").read_bytes(), "image/jpeg")}, timeout=30)
     assert r.status_code == 200, r.text[:300]
     assert isinstance(r.json(), dict) and top1(r.json()) in EXPECTED["cat.jpg"]["accept_top1"], r.text[:300]
+
+
+def test_multipart_other_form_fields_are_not_images(ep):
+    """Fields besides data/body/file (a caption, say) are left alone when image fields are present."""
+    files = [("caption", (None, "my cat")), ("body", ("cat.jpg", (IMAGES / "cat.jpg").read_bytes(), "image/jpeg")),
+             ("data", ("missile.jpg", (IMAGES / "missile.jpg").read_bytes(), "image/jpeg"))]
+    r = requests.post(f"{ep.ts}/predictions/{MODEL}", files=files, timeout=30)
+    assert r.status_code == 200, r.text[:300]
+    answers = r.json()
+    assert isinstance(answers, list) and len(answers) == 2, answers
+    assert top1(answers[0]) in EXPECTED["cat.jpg"]["accept_top1"] and top1(answers[1]) in EXPECTED["missile.jpg"]["accept_top1"]
+    r = requests.post(f"{ep.ts}/predictions/{MODEL}", files=[("caption", (None, "no image"))], timeout=30)
+    assert_ts_error(r, 400)
 
 
 def test_unknown_model_404(ep):

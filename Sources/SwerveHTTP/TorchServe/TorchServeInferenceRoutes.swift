@@ -53,9 +53,10 @@ public struct TorchServeInferenceRoutes: Sendable {
         let images: [[UInt8]]
         if let boundary = MultipartBody.boundary(contentType: request.headers[.contentType]) {
             let parts = try MultipartBody.parse(body, boundary: boundary)
-            let named = parts.filter { $0.name == "data" || $0.name == "file" }
+            // TorchServe's image handlers read "data" or "body"; curl users often write "file".
+            let named = parts.filter { ["data", "body", "file"].contains($0.name ?? "") }
             images = (named.isEmpty ? parts : named).map(\.bytes)
-            guard !images.isEmpty else { throw SwerveError.invalid("the multipart body holds no 'data' or 'file' field") }
+            guard !images.isEmpty else { throw SwerveError.invalid("the multipart body holds no 'data', 'body' or 'file' field") }
         } else {
             images = [body]
         }
