@@ -86,7 +86,7 @@ let package = Package(
             name: "CSwerveImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
         ),
-        // Image pre- and post-processing: decode, orient, resize, crop, normalise; softmax and top-k.
+        // Image preprocessing: decode, orient, resize, crop, normalise (softmax and top-k are in the core).
         .target(
             name: "SwerveImage",
             dependencies: ["SwerveCore", "CSwerveImageCodecs"],

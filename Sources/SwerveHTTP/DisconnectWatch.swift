@@ -32,17 +32,20 @@ final class DisconnectWatch: Sendable {
     /// Runs `body` with a signal that fires if the client goes away before `body` returns.
     func run<T>(on channel: any Channel, _ body: (CancellationSignal) async throws -> T) async throws -> T {
         let signal = CancellationSignal()
+        // A channel that is not active (closed already, or an in-process test's) reports nothing.
+        guard channel.isActive else { return try await body(signal) }
         let key = ObjectIdentifier(channel)
         let lost = connections.withLock { connections -> Bool in
             if case .lost = connections[key] { return true }
             connections[key] = .busy(signal)
             return false
         }
-        // A connection that closed before the entry was made never reports it again: check once
-        // the entry is in place (NIO clears `isActive` before it reports the close).
-        if lost || !channel.isActive {
-            closed(key)
+        if lost {
             signal.cancel()
+        } else if !channel.isActive {
+            // Closed between the two checks: its end may have been reported before the entry
+            // existed, so the entry goes now (NIO clears `isActive` before it reports the close).
+            _ = connections.withLock { $0.removeValue(forKey: key) }
         }
         defer {
             connections.withLock { connections in

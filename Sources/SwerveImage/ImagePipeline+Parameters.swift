@@ -84,7 +84,7 @@ extension ImagePipeline {
         let maxPixels = try reader.positiveInteger(.maxPixels, upTo: ImageDecoder.pixelCeiling) ?? ImageDecoder.defaultMaxPixels
         self.init(
             inputName: name, decoder: ImageDecoder(maxPixels: maxPixels), preprocessing: preprocessing,
-            postprocessing: try ClassificationPostprocessing(parameters: parameters)
+            postprocessing: try ClassificationPostprocessing(configParameters: parameters)
         )
     }
 
@@ -100,20 +100,6 @@ extension ImagePipeline {
 
     static func format(_ value: Float) -> String {
         value == value.rounded() && abs(value) < 1e9 ? String(Int(value)) : String(value)
-    }
-}
-
-extension ClassificationPostprocessing {
-    /// The post-processing a model's configuration declares with `postprocess_softmax` and
-    /// `postprocess_top_k` (defaults: softmax on, top 5), whether or not it has an image input.
-    /// - Throws: ``SwerveError`` (`invalidArgument`) for a value that is not a boolean or a
-    ///   positive integer.
-    public init(parameters: [String: String]) throws {
-        let reader = ParameterReader(parameters)
-        self.init(
-            softmax: try reader.boolean(.softmax) ?? true,
-            topK: try reader.positiveInteger(.topK, upTo: 1_000_000) ?? 5
-        )
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import SwerveCore
 import SwerveTesting
 import Logging
@@ -211,6 +212,48 @@ struct ModelManagerTests {
         #expect(concurrent.peak == 3)
         await manager.shutdown()
     }
+
+    /// A fast model's requests run on the caller's thread when the queue is empty (no hand-over
+    /// to a worker and back); a slow model's never do, so no caller's thread is held up.
+    @Test func onlyFastModelsRunOnTheCallingThread() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("fast")
+        try repo.addModel("slow")
+        let threads = CallerMarks()
+        func model(sleep: Double) -> FakeBackend.FakeModel {
+            FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
+                threads.record(CallerMarks.inCaller)
+                if sleep > 0 { Thread.sleep(forTimeInterval: sleep) }
+                return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
+            }
+        }
+        let manager = makeManager(repo, ["fast": model(sleep: 0), "slow": model(sleep: 0.002)])
+        try await manager.loadAll()
+        _ = threads.take()  // the warm-up runs
+        try await CallerMarks.$inCaller.withValue(true) {
+            for _ in 0..<50 { _ = try await manager.infer(request("fast")) }
+        }
+        let fast = threads.take()
+        try await CallerMarks.$inCaller.withValue(true) {
+            for _ in 0..<10 { _ = try await manager.infer(request("slow")) }
+        }
+        let slow = threads.take()
+        await manager.shutdown()
+        #expect(fast.count == 50 && slow.count == 10)
+        #expect(fast.contains(true), "no fast request ran on its caller's thread")
+        #expect(!fast.allSatisfy { $0 }, "the first fast request (no timing yet) should have gone to a worker")
+        #expect(!slow.contains(true), "a slow request ran on its caller's thread")
+    }
+}
+
+/// Whether a fake model ran inside the calling task (a task-local the caller sets is visible
+/// there and nowhere else), run after run.
+final class CallerMarks: Sendable {
+    @TaskLocal static var inCaller = false
+    private let marks = Mutex<[Bool]>([])
+    func record(_ mark: Bool) { marks.withLock { $0.append(mark) } }
+    func take() -> [Bool] { marks.withLock { marks in defer { marks = [] }; return marks } }
 }
 
 /// Counts calls and the most that overlapped, from any thread.

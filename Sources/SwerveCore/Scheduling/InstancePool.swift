@@ -3,11 +3,17 @@ import Foundation
 
 /// The instances of one model version and the bounded queue that feeds them.
 ///
-/// Each instance runs on a dedicated thread, so inference never runs on an event loop or in
-/// Swift's cooperative pool. A free instance asks ``BatchFormer`` what to do with the queue: run
-/// the oldest request (merged with compatible ones when the model batches), wait for the batch
-/// to fill, or fail requests whose queue timeout passed. A full queue refuses new work at once;
-/// a request cancelled while queued is removed and never runs.
+/// One worker thread per instance takes work from the queue, so slow inference never runs on an
+/// event loop or in Swift's cooperative pool. A worker with a free instance asks ``BatchFormer``
+/// what to do with the queue: run the oldest request (merged with compatible ones when the model
+/// batches), wait for the batch to fill, or fail requests whose queue timeout passed. A full
+/// queue refuses new work at once; a request cancelled while queued is removed and never runs.
+///
+/// Fast models skip the queue when it is empty: when an instance is free and the request would
+/// run at once and alone anyway (no batching delay to wait for), and the version's recent
+/// executions took less than ``inlineLimit``, the request runs on the calling thread. That saves
+/// the two thread switches of a hand-over to a worker and back, which cost more than a tiny
+/// model's whole execution; for a slow model the calling thread is never blocked.
 final class InstancePool: @unchecked Sendable {
     // @unchecked: every mutable property below is read and written only while `condition` is locked.
     private struct Job {
@@ -24,6 +30,10 @@ final class InstancePool: @unchecked Sendable {
         var queueNanoseconds: UInt64
     }
 
+    /// Executions shorter than this (a moving average) run on the calling thread when the queue
+    /// is empty and an instance is free.
+    static let inlineLimit: Duration = .microseconds(100)
+
     private let condition = NSCondition()
     private var queue: Deque<Job> = []
     private var nextID: UInt64 = 0
@@ -31,6 +41,10 @@ final class InstancePool: @unchecked Sendable {
     private var exitedWorkers = 0
     private var drained: [CheckedContinuation<Void, Never>] = []
     private let instances: [any ModelInstance]
+    /// Indices of the instances no one is running.
+    private var free: [Int]
+    /// A moving average of recent executions (nanoseconds; `.max` before the first).
+    private var recentExecutionNanoseconds = UInt64.max
     private let label: String
     /// The statistics of the version this pool runs.
     let statistics: StatisticsRecorder
@@ -47,9 +61,12 @@ final class InstancePool: @unchecked Sendable {
         self.policy = policy
         self.label = label
         self.statistics = statistics
-        for (index, instance) in instances.enumerated() {
-            let thread = Thread { [self] in self.work(instance) }
-            thread.name = "swerve-\(index)"
+        free = Array(instances.indices.reversed())
+        for index in instances.indices {
+            let thread = Thread { [self] in
+                Thread.current.name = "swerve-\(index)"  // set from outside, Linux's Foundation drops it
+                self.work()
+            }
             thread.stackSize = 8 << 20
             thread.start()
         }
@@ -72,6 +89,9 @@ final class InstancePool: @unchecked Sendable {
     func submit(
         inputs: [NamedTensor], outputs: [String], batchSize: Int, timeout: Duration? = nil, cancellation: CancellationSignal? = nil
     ) async throws -> Completed {
+        if let completed = try runInline(inputs: inputs, outputs: outputs, batchSize: batchSize, cancellation: cancellation) {
+            return completed
+        }
         let id: UInt64 = condition.withLock {
             nextID &+= 1
             return nextID
@@ -101,12 +121,95 @@ final class InstancePool: @unchecked Sendable {
                     return
                 }
                 queue.append(Job(id: id, inputs: inputs, outputs: outputs, item: item, continuation: continuation))
-                condition.signal()
+                // With every instance busy no worker could act; the next release wakes one.
+                if !free.isEmpty { condition.signal() }
                 condition.unlock()
             }
         } onCancel: {
             cancelQueued(id)
         }
+    }
+
+    /// Runs the request on the calling thread if the queue is empty, an instance is free, the
+    /// request would run alone at once anyway, and the model is fast; else returns nil.
+    private func runInline(
+        inputs: [NamedTensor], outputs: [String], batchSize: Int, cancellation: CancellationSignal?
+    ) throws -> Completed? {
+        let limit = UInt64(Self.inlineLimit.nanoseconds)
+        condition.lock()
+        guard !stopping, queue.isEmpty, recentExecutionNanoseconds < limit, !waitsForBatch(rows: batchSize),
+              let index = free.popLast() else {
+            condition.unlock()
+            return nil
+        }
+        condition.unlock()
+        if Task.isCancelled || cancellation?.isCancelled == true {
+            release(index, executionNanoseconds: nil, wakeWorker: true)
+            throw SwerveError(.cancelled, "request cancelled by the client")
+        }
+        let started = ContinuousClock.now
+        var timings = RunTimings()
+        let result = Result { try instances[index].run(inputs: inputs, outputs: outputs, timings: &timings) }
+        let elapsed = (ContinuousClock.now - started).nanoseconds
+        if case .success = result {
+            statistics.recordExecution(batchSize: batchSize, requests: 1, timings: timings)
+        }
+        // Requests that queued meanwhile run here too, as a worker would run them, without
+        // waking one (a few batches at most, so this caller's answer is not held up).
+        for _ in 0..<Self.inlineFollowUps {
+            guard let jobs = nextInlineBatch() else { break }
+            run(jobs, on: instances[index])
+        }
+        release(index, executionNanoseconds: elapsed, wakeWorker: true)
+        return Completed(outputs: try result.get(), queueNanoseconds: 0)
+    }
+
+    /// Batches a caller that ran inline takes from the queue before giving its instance back.
+    private static let inlineFollowUps = 2
+
+    /// The batch to run now, if the queue has one ready and the model is still fast.
+    private func nextInlineBatch() -> [Job]? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !queue.isEmpty, recentExecutionNanoseconds < UInt64(Self.inlineLimit.nanoseconds) else { return nil }
+        if case .run(let positions) = BatchFormer.decide(queue.map(\.item), now: .now, policy: policy) {
+            return take(positions)
+        }
+        return nil
+    }
+
+    /// Whether a lone request of `rows` rows would wait in the queue for others to batch with.
+    private func waitsForBatch(rows: Int) -> Bool {
+        guard policy.batching, policy.maxQueueDelay > .zero else { return false }
+        let target = policy.preferredBatchSizes.last.map { min($0, policy.maxBatchSize) } ?? policy.maxBatchSize
+        return rows < target
+    }
+
+    /// Gives an instance back after a run and records how long the run took. A caller that ran
+    /// inline (`wakeWorker`) wakes a worker if requests are queued; a worker goes on by itself.
+    private func release(_ index: Int, executionNanoseconds: UInt64?, wakeWorker: Bool = false) {
+        condition.lock()
+        free.append(index)
+        if let elapsed = executionNanoseconds {
+            recentExecutionNanoseconds = recentExecutionNanoseconds == .max
+                ? elapsed : (recentExecutionNanoseconds / 8) * 7 + elapsed / 8
+        }
+        if stopping {
+            condition.broadcast()
+        } else if wakeWorker, !queue.isEmpty {
+            condition.signal()
+        }
+        resumeDrainedIfDone()
+        condition.unlock()
+    }
+
+    /// Resumes ``shutdown()`` once every worker has exited and no instance is in use. Call with
+    /// `condition` locked.
+    private func resumeDrainedIfDone() {
+        guard stopping, exitedWorkers == instances.count, free.count == instances.count, !drained.isEmpty else { return }
+        let waiters = drained
+        drained = []
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Removes the request `id` if it is still queued and fails it as cancelled; a request that
@@ -125,12 +228,8 @@ final class InstancePool: @unchecked Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
             stopping = true
-            if exitedWorkers == instances.count {
-                condition.unlock()
-                continuation.resume()
-                return
-            }
             drained.append(continuation)
+            resumeDrainedIfDone()
             condition.broadcast()
             condition.unlock()
         }
@@ -138,14 +237,17 @@ final class InstancePool: @unchecked Sendable {
 
     // MARK: - Workers
 
-    private func work(_ instance: any ModelInstance) {
-        while let batch = nextBatch() {
-            run(batch, on: instance)
+    private func work() {
+        while let (batch, index) = nextBatch() {
+            let started = ContinuousClock.now
+            run(batch, on: instances[index])
+            release(index, executionNanoseconds: (ContinuousClock.now - started).nanoseconds / UInt64(batch.count))
         }
     }
 
-    /// Blocks until there is a batch to run, or returns nil when the pool stops and is empty.
-    private func nextBatch() -> [Job]? {
+    /// Blocks until there is a batch to run and a free instance to run it on (which it takes), or
+    /// returns nil when the pool stops and is empty.
+    private func nextBatch() -> ([Job], Int)? {
         condition.lock()
         defer { condition.unlock() }
         while true {
@@ -154,11 +256,7 @@ final class InstancePool: @unchecked Sendable {
             case .idle:
                 if stopping {
                     exitedWorkers += 1
-                    if exitedWorkers == instances.count {
-                        let waiters = drained
-                        drained = []
-                        for waiter in waiters { waiter.resume() }
-                    }
+                    resumeDrainedIfDone()
                     return nil
                 }
                 condition.wait()
@@ -170,9 +268,16 @@ final class InstancePool: @unchecked Sendable {
                         throwing: SwerveError(.deadlineExceeded, "request timed out after waiting \(waited.formatted(.units(allowed: [.milliseconds, .microseconds]))) in the queue of model \(label)"))
                 }
             case .run(let positions):
-                return take(positions)
+                guard let index = free.popLast() else {
+                    condition.wait()  // every instance runs a request on its caller's thread
+                    continue
+                }
+                let jobs = take(positions)
+                // More work and another free instance: hand it to another worker.
+                if !queue.isEmpty, !free.isEmpty { condition.signal() }
+                return (jobs, index)
             case .wait(let until):
-                if stopping { return take(Array(queue.indices.prefix(1))) }
+                if stopping, let index = free.popLast() { return (take(Array(queue.indices.prefix(1))), index) }
                 let remaining = now.duration(to: until)
                 let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18
                 _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))

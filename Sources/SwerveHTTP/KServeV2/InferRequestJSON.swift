@@ -59,11 +59,15 @@ struct InferRequestJSON: Decodable {
     var inputs: [Input]
     var outputs: [Output]?
 
+    /// One decoder for every request (it has no per-decode state; making one costs more than a
+    /// small header's decoding).
+    private static let decoder = JSONDecoder()
+
     /// Parses the JSON header of a request.
     /// - Throws: ``SwerveError`` (`invalidArgument`) describing the first problem.
     static func parse(_ bytes: some Collection<UInt8>) throws -> InferRequestJSON {
         do {
-            return try JSONDecoder().decode(InferRequestJSON.self, from: Data(bytes))
+            return try decoder.decode(InferRequestJSON.self, from: Data(bytes))
         } catch let error as DecodingError {
             throw SwerveError.invalid("invalid inference request JSON: \(JSONErrorDescription.describe(error))")
         }

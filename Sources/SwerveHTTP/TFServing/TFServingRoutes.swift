@@ -37,14 +37,18 @@ public struct TFServingRoutes: Sendable {
         }
         table.post("/v1/models/:model") { request, context in
             let (name, method) = try splitMethod(context.parameters.get("model") ?? "")
-            return try await predict(request, model: name, version: nil, method: method)
+            return try await context.untilDisconnect { signal in
+                try await predict(request, model: name, version: nil, method: method, cancellation: signal)
+            }
         }
         table.post("/v1/models/:model/versions/:version") { request, context in
             let (text, method) = try splitMethod(context.parameters.get("version") ?? "")
             guard let version = Int(text), version > 0 else {
                 throw SwerveError.notFound("Servable not found for request: version '\(text)' of '\(context.parameters.get("model") ?? "")'")
             }
-            return try await predict(request, model: context.parameters.get("model") ?? "", version: version, method: method)
+            return try await context.untilDisconnect { signal in
+                try await predict(request, model: context.parameters.get("model") ?? "", version: version, method: method, cancellation: signal)
+            }
         }
         return table.router
     }
@@ -124,7 +128,9 @@ public struct TFServingRoutes: Sendable {
 
     // MARK: - Predict
 
-    private func predict(_ request: Request, model: String, version: Int?, method: String) async throws -> Response {
+    private func predict(
+        _ request: Request, model: String, version: Int?, method: String, cancellation: CancellationSignal
+    ) async throws -> Response {
         guard method == "predict" else {
             throw SwerveError(.unsupported, "method ':\(method)' is not supported; Swerve serves ':predict'")
         }
@@ -157,7 +163,8 @@ public struct TFServingRoutes: Sendable {
         default:
             throw SwerveError.invalid("the body must have either 'instances' or 'inputs', not both")
         }
-        let response = try await server.infer(InferenceRequest(modelName: model, modelVersion: served.version, inputs: inputs))
+        let response = try await server.infer(
+            InferenceRequest(modelName: model, modelVersion: served.version, inputs: inputs, cancellation: cancellation))
         var writer = JSONWriter()
         if rowFormat {
             writer.raw("{\"predictions\":[")

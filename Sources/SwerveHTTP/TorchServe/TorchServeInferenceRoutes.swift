@@ -30,20 +30,24 @@ public struct TorchServeInferenceRoutes: Sendable {
         // `curl -T image.jpg` sends PUT; TorchServe takes both.
         for register in [table.post, table.put] {
             register("/predictions/:model") { request, context in
-                try await predict(request, model: context.parameters.get("model") ?? "", version: nil)
+                try await context.untilDisconnect { signal in
+                    try await predict(request, model: context.parameters.get("model") ?? "", version: nil, cancellation: signal)
+                }
             }
             register("/predictions/:model/:version") { request, context in
                 let text = context.parameters.get("version") ?? ""
                 guard let version = Int(text), version > 0 else {
                     throw SwerveError.notFound("Model version '\(text)' of '\(context.parameters.get("model") ?? "")' is not found")
                 }
-                return try await predict(request, model: context.parameters.get("model") ?? "", version: version)
+                return try await context.untilDisconnect { signal in
+                    try await predict(request, model: context.parameters.get("model") ?? "", version: version, cancellation: signal)
+                }
             }
         }
         return table.router
     }
 
-    private func predict(_ request: Request, model: String, version: Int?) async throws -> Response {
+    private func predict(_ request: Request, model: String, version: Int?, cancellation: CancellationSignal) async throws -> Response {
         let served = try TorchServeLookup.resolve(server, model: model, version: version)
         guard let preprocessor = served.preprocessor else {
             throw SwerveError.invalid(
@@ -66,7 +70,8 @@ public struct TorchServeInferenceRoutes: Sendable {
                 group.addTask {
                     do {
                         let input = NamedTensor(name: preprocessor.inputName, tensor: Tensor(dataType: .bytes, shape: [1], data: BytesCodec.encode([image])))
-                        let response = try await server.infer(InferenceRequest(modelName: model, modelVersion: served.version, inputs: [input]))
+                        let response = try await server.infer(
+                            InferenceRequest(modelName: model, modelVersion: served.version, inputs: [input], cancellation: cancellation))
                         return (index, .success(try classify(response, served: served, postprocessing: postprocessing)))
                     } catch {
                         return (index, .failure(error))
