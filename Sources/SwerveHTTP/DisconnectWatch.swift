@@ -99,9 +99,13 @@ final class DisconnectWatch: Sendable {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 as Hummingbird serves it, plus Swerve's ``DisconnectWatch`` on every connection,
-    /// so that a client that disconnects has its queued inference request dropped.
-    public static var swerveHTTP1: HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [DisconnectWatch.Handler(watch: .shared)]))
+    /// HTTP/1.1 as Hummingbird serves it, plus Swerve's handlers on every connection: the
+    /// ``DisconnectWatch`` (a client that disconnects has its queued inference request dropped)
+    /// and ``ExpectContinueHandler`` (`Expect: 100-continue` is answered).
+    /// - Parameter maxRequestSize: the largest body the routes accept.
+    public static func swerveHTTP1(maxRequestSize: Int) -> HTTPServerBuilder {
+        .http1(configuration: .init(additionalChannelHandlers: [
+            ExpectContinueHandler(maxBodySize: maxRequestSize), DisconnectWatch.Handler(watch: .shared),
+        ]))
     }
 }

@@ -152,7 +152,7 @@ extension ServeCommand {
     func httpService(_ name: String, router: Router<SwerveRequestContext>, port: Int, logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
-            server: .swerveHTTP1,
+            server: .swerveHTTP1(maxRequestSize: maxRequestSize),
             configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))

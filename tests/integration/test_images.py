@@ -376,3 +376,43 @@ def test_scaling_to_absurd_worker_count_is_refused(classifier_repo, start_server
         assert srv.rss_kib() < before * 1.5
     finally:
         srv.kill()
+
+
+# -- Expect: 100-continue (curl -T, the seed's own command) -------------------------------------
+
+def _read_head(sock) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_expect_100_continue_is_answered_before_the_body(ep):
+    """curl -T sends `Expect: 100-continue` and waits (1 s) for `100 Continue` before the body;
+    without one every request took a second. The server answers it, then the body classifies."""
+    import socket
+    image = (IMAGES / "cat.jpg").read_bytes()
+    sock = socket.create_connection(("127.0.0.1", ep.ts_port), timeout=20)
+    try:
+        sock.sendall(f"PUT /predictions/{MODEL} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(image)}\r\n"
+                     "Expect: 100-continue\r\n\r\n".encode())
+        interim = _read_head(sock)  # nothing more is sent until the server answers
+        assert interim.startswith(b"HTTP/1.1 100"), interim[:200]
+        sock.sendall(image)
+        final = _read_head(sock)
+        assert final.startswith(b"HTTP/1.1 200"), final[:300]
+    finally:
+        sock.close()
+    # curl itself, as a user types it
+    out = subprocess.run(["curl", "-s", "-T", str(IMAGES / "cat.jpg"), f"{ep.ts}/predictions/{MODEL}"],
+                         capture_output=True, timeout=60)
+    assert top1(json.loads(out.stdout)) in EXPECTED["cat.jpg"]["accept_top1"], out.stdout[:300]
+
+
+def test_expect_100_continue_with_an_oversized_body_gets_413_without_continue(ep):
+    status, body = raw_http(ep.ts_port, (f"PUT /predictions/{MODEL} HTTP/1.1\r\nHost: x\r\n"
+                                         f"Content-Length: {200 << 20}\r\nExpect: 100-continue\r\n\r\n").encode())
+    assert status == 413, (status, body[:300])
