@@ -11,7 +11,7 @@ needs: Debian's python3-torch (CPU) and python3-pip, so run it with /usr/bin/pyt
 
 writes OUT/efficientnet_lite0/1/model.onnx   input "input" FP32 [N,3,224,224] (NCHW, RGB), output "logits" FP32 [N,1000]
        OUT/efficientnet_lite0/labels.txt     1000 lines in class-index order; "crane" and "maillot" occur twice
-       OUT/efficientnet_lite0/config.pbtxt   max_batch_size 8 and the image pipeline parameters:
+       OUT/efficientnet_lite0/config.pbtxt   max_batch_size 8, dynamic_batching and the image pipeline parameters:
                                              shorter side 256 (bilinear), center crop 224,
                                              (pixel - 127) / 128 on 0..255 values, softmax, top 5
 """
@@ -50,6 +50,8 @@ def config_text() -> str:
             f'name: "{NAME}"\n'
             'platform: "onnxruntime_onnx"\n'
             'max_batch_size: 8\n'
+            '# concurrent images are merged into batches of up to 8 as they queue (no added delay)\n'
+            'dynamic_batching { }\n'
             'input [\n  { name: "input" data_type: TYPE_FP32 dims: [ 3, 224, 224 ] }\n]\n'
             'output [\n  { name: "logits" data_type: TYPE_FP32 dims: [ 1000 ] }\n]\n'
             + parameters)
