@@ -102,11 +102,13 @@ def targets(results: dict) -> list[dict]:
         add("/v2/health/live p99 ≤ 10 ms while ResNet-50 is saturated", "not measured", None)
     st = results.get("startup", {}).get("examples")
     if st:
-        add("Start-up to ready ≤ 0.5 s (example repository)",
+        small = results.get("startup", {}).get("small")
+        without = f"; {small['idle_rss_mb_median']:.1f} MB without the classifier" if small else ""
+        add("Start-up to ready ≤ 0.5 s (example repository, with the classifier)",
             f"{st['ready_s_median'] * 1000:.0f} ms median of {st['repeats']} (max {st['ready_s_max'] * 1000:.0f} ms)",
             st["ready_s_median"] <= 0.5)
-        add("Idle resident memory ≤ 60 MB (example repository)", f"{st['idle_rss_mb_median']:.1f} MB",
-            st["idle_rss_mb_median"] <= 60)
+        add("Idle resident memory ≤ 60 MB (example repository, with the classifier)",
+            f"{st['idle_rss_mb_median']:.1f} MB{without}", st["idle_rss_mb_median"] <= 60)
     else:
         add("Start-up to ready ≤ 0.5 s", "not measured", None)
         add("Idle resident memory ≤ 60 MB", "not measured", None)
@@ -379,7 +381,8 @@ def render(results: dict, plots: list[Path], report_dir: Path) -> str:
         w("")
         w("| repository | runs | ready median | min | max | idle RSS |")
         w("|---|---|---|---|---|---|")
-        for key, name in (("empty", "empty (runtime only)"), ("examples", "example repository (7 models)"),
+        for key, name in (("empty", "empty (runtime only)"), ("small", "the 7 small example models"),
+                          ("examples", "example repository (`make models`: 7 small models + EfficientNet-Lite0)"),
                           ("bench", "resnet50 + dense_tiny")):
             s = st.get(key)
             if s:

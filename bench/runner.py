@@ -141,12 +141,18 @@ def make_models(run: Run) -> None:
                    stdout=subprocess.DEVNULL)
     shutil.copytree(run.examples / "dense_tiny", run.models / "dense_tiny")
     (run.out / "empty").mkdir(parents=True, exist_ok=True)
-    if run.wanted("torchserve"):
+    if run.wanted("torchserve") or run.wanted("startup"):
         # Debian's python3-torch exports it (scripts/make_classifier.py), deterministically: about 3 s
         if run.classifier.exists():
             shutil.rmtree(run.classifier)
         subprocess.run(["/usr/bin/python3", "scripts/make_classifier.py", str(run.classifier)], cwd=PROJECT_ROOT,
                        check=True, timeout=600, stdout=subprocess.DEVNULL)
+        # The bundled example repository (`make models`) is the small models plus the classifier.
+        bundled = run.out / "bundled"
+        if bundled.exists():
+            shutil.rmtree(bundled)
+        shutil.copytree(run.examples, bundled)
+        shutil.copytree(run.classifier / "efficientnet_lite0", bundled / "efficientnet_lite0")
 
 
 def scenario_inprocess(run: Run) -> None:
@@ -162,7 +168,9 @@ def scenario_inprocess(run: Run) -> None:
 
 def scenario_startup(run: Run) -> None:
     p = run.plan
-    res = {"examples": startup.measure(run.binary, run.examples, run.logs, "examples", p.startup_repeats, run.grpc),
+    res = {"examples": startup.measure(run.binary, run.out / "bundled", run.logs, "examples", p.startup_repeats,
+                                       run.grpc),
+           "small": startup.measure(run.binary, run.examples, run.logs, "small", 1, run.grpc),
            "empty": startup.measure(run.binary, run.out / "empty", run.logs, "empty", 1, run.grpc),
            "bench": startup.measure(run.binary, run.models, run.logs, "bench", 1, run.grpc, settle_s=2.0)}
     run.results["startup"] = res
