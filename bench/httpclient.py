@@ -105,6 +105,15 @@ class Connection:
             await self.reader.readexactly(2)
 
 
+async def send_once(port: int, request: bytes, timeout: float = 60) -> tuple[int, bytes]:
+    """One request on a fresh connection to 127.0.0.1: (status, body)."""
+    conn = Connection("127.0.0.1", port)
+    try:
+        return await asyncio.wait_for(conn.send(request), timeout)
+    finally:
+        conn.close()
+
+
 @dataclass
 class Record:
     """Every request of a run: start and end (seconds since the run began), status (0: no HTTP

@@ -14,7 +14,7 @@ import resource
 
 import numpy as np
 
-from bench.httpclient import Connection, closed_loop, kserve_json_request, summarize
+from bench.httpclient import send_once, closed_loop, kserve_json_request, summarize
 
 
 def json_body_request(port: int, model: str, shape: list[int], name: str, seed: int = 0) -> bytes:
@@ -26,11 +26,7 @@ def json_body_request(port: int, model: str, shape: list[int], name: str, seed: 
 
 
 async def _check(port: int, request: bytes) -> str | None:
-    conn = Connection("127.0.0.1", port)
-    try:
-        status, body = await asyncio.wait_for(conn.send(request), 60)
-    finally:
-        conn.close()
+    status, body = await send_once(port, request)
     if status != 200:
         return f"HTTP {status}: {body[:300]!r}"
     try:

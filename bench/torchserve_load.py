@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.httpclient import Connection, build_request, closed_loop, summarize
+from bench.httpclient import send_once, build_request, closed_loop, summarize
 
 MODEL = "efficientnet_lite0"
 IMAGES = ("cat.jpg", "missile.jpg")
@@ -55,11 +55,7 @@ def check_answer(body: bytes) -> str | None:
 
 
 async def _check(port: int, request: bytes) -> str | None:
-    conn = Connection("127.0.0.1", port)
-    try:
-        status, body = await asyncio.wait_for(conn.send(request), 60)
-    finally:
-        conn.close()
+    status, body = await send_once(port, request)
     if status != 200:
         return f"HTTP {status}: {body[:300]!r}"
     problem = check_answer(body)

@@ -13,6 +13,15 @@ struct ModelManagerTests {
             logger: Logger(label: "test"))
     }
 
+    /// An identity model that takes 0.3 s a run and counts its runs.
+    func countedSlowModel(_ runs: RunCounter) -> FakeBackend.FakeModel {
+        FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
+            runs.increment()
+            Thread.sleep(forTimeInterval: 0.3)
+            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
+        }
+    }
+
     func request(_ model: String, version: Int? = nil, values: [Float] = [1, 2, 3, 4]) -> InferenceRequest {
         let data = values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
         return InferenceRequest(
@@ -91,12 +100,7 @@ struct ModelManagerTests {
         defer { repo.remove() }
         try repo.addModel("slow")
         let runs = RunCounter()
-        let model = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
-            runs.increment()
-            Thread.sleep(forTimeInterval: 0.3)
-            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
-        }
-        let manager = makeManager(repo, ["slow": model])
+        let manager = makeManager(repo, ["slow": countedSlowModel(runs)])
         try await manager.loadAll()
         let first = Task { try await manager.infer(request("slow")) }
         try await Task.sleep(for: .milliseconds(50))
@@ -118,12 +122,7 @@ struct ModelManagerTests {
         defer { repo.remove() }
         try repo.addModel("slow")
         let runs = RunCounter()
-        let model = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
-            runs.increment()
-            Thread.sleep(forTimeInterval: 0.3)
-            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
-        }
-        let manager = makeManager(repo, ["slow": model])
+        let manager = makeManager(repo, ["slow": countedSlowModel(runs)])
         try await manager.loadAll()
         let firstSignal = CancellationSignal()
         var first = request("slow")
