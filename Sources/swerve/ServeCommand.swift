@@ -49,6 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest request body in bytes; larger bodies get 413.", valueName: "bytes"))
     var maxRequestSize: Int = 64 << 20
 
+    @Option(name: .long, help: ArgumentHelp("Seconds a SIGTERM/SIGINT waits for queued requests before failing them with 503 / UNAVAILABLE (requests already running always finish).", valueName: "seconds"))
+    var exitTimeoutSecs: Double = 30
+
     @Option(name: .long, help: ArgumentHelp("Port of the Prometheus metrics endpoint (/metrics); 0 turns it off.", valueName: "port"))
     var metricsPort: Int = 8002
 
@@ -73,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard grpcMaxMessageSize > 0 else { throw ValidationError("--grpc-max-message-size must be positive") }
         if let threads = intraOpThreads, threads < 1 { throw ValidationError("--intra-op-threads must be at least 1") }
         guard maxRequestSize > 0 else { throw ValidationError("--max-request-size must be positive") }
+        guard exitTimeoutSecs >= 0, exitTimeoutSecs <= 86_400 else { throw ValidationError("--exit-timeout-secs must be between 0 and 86400") }
         guard (0...65535).contains(torchservePort) else { throw ValidationError("--torchserve-port must be between 0 and 65535") }
         guard (0...65535).contains(torchserveManagementPort) else { throw ValidationError("--torchserve-management-port must be between 0 and 65535") }
         guard (0...65535).contains(tfservingPort) else { throw ValidationError("--tfserving-port must be between 0 and 65535") }
@@ -139,7 +143,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         services.append(.init(service: ModelLoaderService(
-            server: server, pollInterval: modelControlMode == .poll ? repositoryPollSecs : nil, logger: logger)))
+            server: server, pollInterval: modelControlMode == .poll ? repositoryPollSecs : nil,
+            exitTimeout: .milliseconds(Int64(exitTimeoutSecs * 1000)), logger: logger)))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -176,6 +181,8 @@ struct ModelLoaderService: Service {
     let server: InferenceServer
     /// Seconds between repository scans, in poll mode.
     let pollInterval: Double?
+    /// How long a shutdown waits for queued requests before failing them.
+    let exitTimeout: Duration
     let logger: Logger
 
     func run() async throws {
@@ -190,14 +197,27 @@ struct ModelLoaderService: Service {
             logger.error("cannot read the model repository: \(error)")
             throw error
         }
-        guard let pollInterval else {
+        if let pollInterval {
+            while !Task.isShuttingDownGracefully {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(pollInterval)) }
+                if Task.isShuttingDownGracefully { break }
+                await server.manager.poll()
+            }
+        } else {
             try? await gracefulShutdown()
-            return
         }
-        while !Task.isShuttingDownGracefully {
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(pollInterval)) }
-            if Task.isShuttingDownGracefully { break }
-            await server.manager.poll()
+        startExitTimer()
+    }
+
+    /// This service is the first told to stop; the frontends then wait for their requests, queued
+    /// ones included. After `exitTimeout` the queued ones are failed, so a stop under overload
+    /// takes about that long plus the executions under way, not the whole queue's work.
+    private func startExitTimer() {
+        let (server, timeout, logger) = (server, exitTimeout, logger)
+        Task.detached {
+            try? await Task.sleep(for: timeout)
+            logger.warning("still stopping after \(timeout): failing the queued requests with 503 / UNAVAILABLE")
+            server.manager.abandonQueuedRequests()
         }
     }
 }

@@ -101,3 +101,39 @@ def test_sigint_exits_0(repos, start_server):
         server.kill()
         raise AssertionError(f"swerve did not exit within 10 s of SIGINT; log:\n{server.log_tail()}")
     assert status == 0, f"exit status {status} after SIGINT; log:\n{server.log_tail()}"
+
+
+def test_sigterm_under_overload_fails_queued_requests_after_the_exit_timeout(repos, start_server):
+    """With 30 requests queued behind the slow model (seconds of work), SIGTERM with
+    --exit-timeout-secs 1 lets the running execution finish, answers the queued ones 503 after
+    about a second instead of running them all, and exits 0 (Triton's --exit-timeout-secs)."""
+    server = start_server(repos["shutdown"], "exit-timeout", ("--exit-timeout-secs", "1"))
+    body = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.0]}]}
+    began = time.monotonic()
+    assert infer_json(server, "slow", body).status_code == 200
+    one_request = time.monotonic() - began
+    statuses: list[object] = []
+
+    def send() -> None:
+        try:
+            statuses.append(infer_json(server, "slow", body, timeout=120).status_code)
+        except requests.RequestException as error:
+            statuses.append(type(error).__name__)
+
+    threads = [threading.Thread(target=send) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # they are queued
+    signalled_at = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    status = server.process.wait(60)
+    stopped_after = time.monotonic() - signalled_at
+    for thread in threads:
+        thread.join(30)
+    assert status == 0, server.log_tail()
+    assert statuses.count(503) >= 20, f"queued requests were not failed: {statuses}"
+    assert set(statuses) <= {200, 503}, statuses
+    # about the timeout plus the execution under way (without the timeout all 30 would run: 200s)
+    assert stopped_after < 1 + 4 * one_request + 5, (
+        f"stopped {stopped_after:.1f} s after SIGTERM; one request takes {one_request:.2f} s")
+    assert "failing the queued requests" in server.log_text()

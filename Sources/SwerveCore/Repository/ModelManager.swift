@@ -264,6 +264,13 @@ public final class ModelManager: Sendable {
     }
 
     /// Unloads everything, letting queued requests finish.
+    /// Fails every queued request of every model with `unavailable` and refuses new ones, for a
+    /// shutdown that will not wait any longer; executions under way finish.
+    public func abandonQueuedRequests() {
+        let pools = models.withLock { models in models.values.flatMap { $0.served.values.map(\.pool) } }
+        for pool in pools { pool.abandonQueued() }
+    }
+
     public func shutdown() async {
         let names = models.withLock { Array($0.keys) }
         for name in names { try? await unload(name) }

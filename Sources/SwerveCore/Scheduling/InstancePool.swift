@@ -38,6 +38,8 @@ final class InstancePool: @unchecked Sendable {
     private var queue: Deque<Job> = []
     private var nextID: UInt64 = 0
     private var stopping = false
+    /// Set by ``abandonQueued()``: new requests are refused as if the pool were stopping.
+    private var refusing = false
     private var exitedWorkers = 0
     private var drained: [CheckedContinuation<Void, Never>] = []
     private let instances: [any ModelInstance]
@@ -103,7 +105,7 @@ final class InstancePool: @unchecked Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 condition.lock()
-                if stopping {
+                if stopping || refusing {
                     condition.unlock()
                     continuation.resume(throwing: SwerveError.unavailable("model \(label) is unloading"))
                     return
@@ -137,7 +139,7 @@ final class InstancePool: @unchecked Sendable {
     ) throws -> Completed? {
         let limit = UInt64(Self.inlineLimit.nanoseconds)
         condition.lock()
-        guard !stopping, queue.isEmpty, recentExecutionNanoseconds < limit, !waitsForBatch(rows: batchSize),
+        guard !stopping, !refusing, queue.isEmpty, recentExecutionNanoseconds < limit, !waitsForBatch(rows: batchSize),
               let index = free.popLast() else {
             condition.unlock()
             return nil
@@ -220,6 +222,19 @@ final class InstancePool: @unchecked Sendable {
         let job = index.map { queue.remove(at: $0) }
         condition.unlock()
         job?.continuation.resume(throwing: SwerveError(.cancelled, "request cancelled by the client before it ran"))
+    }
+
+    /// Refuses new requests and fails every queued one with `unavailable` (the server is
+    /// stopping and will not wait for them any longer); executions under way finish.
+    func abandonQueued() {
+        condition.lock()
+        refusing = true
+        let abandoned = queue
+        queue.removeAll()
+        condition.unlock()
+        for job in abandoned {
+            job.continuation.resume(throwing: SwerveError.unavailable("the server is shutting down; model \(label) will not run this request"))
+        }
     }
 
     /// Stops taking requests, lets the queued and running ones finish, then stops the threads and
