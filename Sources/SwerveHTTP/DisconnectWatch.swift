@@ -55,12 +55,14 @@ final class DisconnectWatch: Sendable {
         return try await body(signal)
     }
 
-    /// The client closed its side: the request in progress, and any later one, is cancelled.
+    /// The client closed its side: the request in progress, and any later one (a request whose
+    /// bytes arrived together with the close reaches its handler after this), is cancelled. The
+    /// entry goes when the connection closes.
     fileprivate func inputClosed(_ key: ObjectIdentifier) {
         let signal: CancellationSignal? = connections.withLock { connections in
-            guard let state = connections[key] else { return nil }
+            let state = connections[key]
             connections[key] = .lost
-            if case .busy(let signal) = state { return signal }
+            if case .busy(let signal)? = state { return signal }
             return nil
         }
         signal?.cancel()

@@ -73,3 +73,20 @@ def test_disconnected_http_clients_leave_no_queued_work(grpc_server):
     assert r.status_code == 200, r.text
     assert time.monotonic() - began < max(4 * end["compute_s"], 2.0)
     assert server.alive()
+
+
+def test_a_request_sent_with_the_close_never_runs(grpc_server):
+    """A client that sends its request and closes at once (its bytes and the close arrive
+    together, before the handler runs) is gone before its request is queued: it must not run."""
+    server = grpc_server
+    import threading
+    busy = threading.Thread(target=lambda: requests.post(f"{server.url}/v2/models/slow/infer", data=BODY, timeout=60))
+    start = settled(server)
+    busy.start()
+    time.sleep(0.3)  # the model is busy with that one
+    for _ in range(10):
+        send_infer(server.port).close()
+    busy.join(60)
+    end = settled(server)
+    ran = end["executions"] - start["executions"]
+    assert ran <= 2, f"{ran} executions: requests whose client had closed ran"
