@@ -47,9 +47,7 @@ public enum BatchFormer {
         guard let head = queue.first else { return .idle }
         guard policy.batching else { return .run([0]) }
 
-        // Merged batches grow to the largest preferred size (max_batch_size when none is given);
-        // a single request larger than that still runs, alone.
-        let target = policy.preferredBatchSizes.last.map { min($0, policy.maxBatchSize) } ?? policy.maxBatchSize
+        let target = policy.mergeTarget
         var chosen = [0]
         var rows = head.batchSize
         for index in queue.indices.dropFirst() where queue[index].key == head.key {

@@ -16,6 +16,12 @@ public struct BatchPolicy: Sendable, Equatable {
     /// Whether a timed-out request is failed (true) or kept waiting (Triton's DELAY).
     public var rejectOnTimeout: Bool
 
+    /// The rows a merged batch grows to: the largest preferred size (capped at `maxBatchSize`),
+    /// else `maxBatchSize`. A single larger request still runs, alone.
+    public var mergeTarget: Int {
+        preferredBatchSizes.last.map { min($0, maxBatchSize) } ?? maxBatchSize
+    }
+
     /// A policy that runs each request on its own, first come first served.
     public static let unbatched = BatchPolicy(
         batching: false, maxBatchSize: 1, preferredBatchSizes: [], maxQueueDelay: .zero, defaultTimeout: nil,

@@ -137,9 +137,8 @@ final class InstancePool: @unchecked Sendable {
     private func runInline(
         inputs: [NamedTensor], outputs: [String], batchSize: Int, cancellation: CancellationSignal?
     ) throws -> Completed? {
-        let limit = UInt64(Self.inlineLimit.nanoseconds)
         condition.lock()
-        guard !stopping, !refusing, queue.isEmpty, recentExecutionNanoseconds < limit, !waitsForBatch(rows: batchSize),
+        guard !stopping, !refusing, queue.isEmpty, isFast, !waitsForBatch(rows: batchSize),
               let index = free.popLast() else {
             condition.unlock()
             return nil
@@ -173,18 +172,22 @@ final class InstancePool: @unchecked Sendable {
     private func nextInlineBatch() -> [Job]? {
         condition.lock()
         defer { condition.unlock() }
-        guard !queue.isEmpty, recentExecutionNanoseconds < UInt64(Self.inlineLimit.nanoseconds) else { return nil }
+        guard !queue.isEmpty, isFast else { return nil }
         if case .run(let positions) = BatchFormer.decide(queue.map(\.item), now: .now, policy: policy) {
             return take(positions)
         }
         return nil
     }
 
+    /// Whether recent executions were short enough to run on a caller's thread. Call with
+    /// `condition` locked.
+    private var isFast: Bool {
+        recentExecutionNanoseconds < UInt64(Self.inlineLimit.nanoseconds)
+    }
+
     /// Whether a lone request of `rows` rows would wait in the queue for others to batch with.
     private func waitsForBatch(rows: Int) -> Bool {
-        guard policy.batching, policy.maxQueueDelay > .zero else { return false }
-        let target = policy.preferredBatchSizes.last.map { min($0, policy.maxBatchSize) } ?? policy.maxBatchSize
-        return rows < target
+        policy.batching && policy.maxQueueDelay > .zero && rows < policy.mergeTarget
     }
 
     /// Gives an instance back after a run and records how long the run took. A caller that ran
