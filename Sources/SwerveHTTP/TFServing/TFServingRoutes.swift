@@ -166,39 +166,32 @@ public struct TFServingRoutes: Sendable {
         let response = try await server.infer(
             InferenceRequest(modelName: model, modelVersion: served.version, inputs: inputs, cancellation: cancellation))
         var writer = JSONWriter()
+        // One output is written bare, several as an object keyed by output name.
+        func writeOutputs(row: Int?) throws {
+            if response.outputs.count == 1, let output = response.outputs.first {
+                try TFServingTensorJSON.write(output.tensor, row: row, name: output.name, to: &writer)
+                return
+            }
+            writer.raw("{")
+            for (index, output) in response.outputs.enumerated() {
+                if index > 0 { writer.raw(",") }
+                writer.string(output.name)
+                writer.raw(":")
+                try TFServingTensorJSON.write(output.tensor, row: row, name: output.name, to: &writer)
+            }
+            writer.raw("}")
+        }
         if rowFormat {
             writer.raw("{\"predictions\":[")
             let rows = response.outputs.first?.tensor.shape.first ?? 0
             for row in 0..<rows {
                 if row > 0 { writer.raw(",") }
-                if response.outputs.count == 1, let output = response.outputs.first {
-                    try TFServingTensorJSON.write(output.tensor, row: row, name: output.name, to: &writer)
-                } else {
-                    writer.raw("{")
-                    for (index, output) in response.outputs.enumerated() {
-                        if index > 0 { writer.raw(",") }
-                        writer.string(output.name)
-                        writer.raw(":")
-                        try TFServingTensorJSON.write(output.tensor, row: row, name: output.name, to: &writer)
-                    }
-                    writer.raw("}")
-                }
+                try writeOutputs(row: row)
             }
             writer.raw("]}")
         } else {
             writer.raw("{\"outputs\":")
-            if response.outputs.count == 1, let output = response.outputs.first {
-                try TFServingTensorJSON.write(output.tensor, row: nil, name: output.name, to: &writer)
-            } else {
-                writer.raw("{")
-                for (index, output) in response.outputs.enumerated() {
-                    if index > 0 { writer.raw(",") }
-                    writer.string(output.name)
-                    writer.raw(":")
-                    try TFServingTensorJSON.write(output.tensor, row: nil, name: output.name, to: &writer)
-                }
-                writer.raw("}")
-            }
+            try writeOutputs(row: nil)
             writer.raw("}")
         }
         return jsonResponse(writer.bytes)
