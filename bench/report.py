@@ -206,22 +206,15 @@ def render(results: dict, plots: list[Path], report_dir: Path) -> str:
       "server throughput over the best in-process throughput at the same thread budget; both from this run.")
     w("")
 
-    w("## Targets (issue 6)")
-    w("")
-    w("| target | measured | met |")
-    w("|---|---|---|")
-    for t in targets(results):
-        met = {True: "**met**", False: "not met", None: "not measured"}[t["met"]]
-        w(f"| {t['target']} | {t['measured']} | {met} |")
-    w("")
-    w("## Targets (issue 7)")
-    w("")
-    w("| target | measured | met |")
-    w("|---|---|---|")
-    for t in targets_issue7(results):
-        met = {True: "**met**", False: "not met", None: "not measured"}[t["met"]]
-        w(f"| {t['target']} | {t['measured']} | {met} |")
-    w("")
+    for issue, rows in ((6, targets(results)), (7, targets_issue7(results))):
+        w(f"## Targets (issue {issue})")
+        w("")
+        w("| target | measured | met |")
+        w("|---|---|---|")
+        for t in rows:
+            met = {True: "**met**", False: "not met", None: "not measured"}[t["met"]]
+            w(f"| {t['target']} | {t['measured']} | {met} |")
+        w("")
 
     inproc = results.get("inprocess", {})
     if inproc:
