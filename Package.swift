@@ -88,10 +88,16 @@ let package = Package(
             name: "CSwerveImageCodecs",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
         ),
+        // The resampler's inner loops in C, built for AVX2, SSE4.1 and the baseline and picked at load
+        // time (Swift compiles a module for one CPU).
+        .target(
+            name: "CSwerveImageKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         // Image preprocessing: decode, orient, resize, crop, normalise (softmax and top-k are in the core).
         .target(
             name: "SwerveImage",
-            dependencies: ["SwerveCore", "CSwerveImageCodecs"],
+            dependencies: ["SwerveCore", "CSwerveImageCodecs", "CSwerveImageKernels"],
             swiftSettings: swiftSettings
         ),
         // Fakes shared by the test targets (a backend that needs no ONNX Runtime).
@@ -103,7 +109,7 @@ let package = Package(
         // Decode + preprocess throughput of SwerveImage, for bench/image_preprocess.py.
         .executableTarget(
             name: "swerve-image-bench",
-            dependencies: ["SwerveImage"],
+            dependencies: ["SwerveCore", "SwerveImage"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -1,3 +1,5 @@
+import CSwerveImageKernels
+
 /// Antialiased bilinear resampling of 8-bit RGB images that reproduces Pillow's
 /// `Image.resize(size, Image.BILINEAR)` sample for sample.
 ///
@@ -6,18 +8,24 @@
 /// separably: a horizontal pass into 8-bit rows, then a vertical pass, each with precomputed
 /// weights in 22-bit fixed point, rounded and clamped to 0…255 after each pass, exactly as
 /// Pillow's `Resample.c` does. Only the requested window of the output is computed, so a
-/// center crop costs only its own pixels.
+/// center crop costs only its own pixels. The inner loops are C kernels (CSwerveImageKernels),
+/// built for several instruction sets and picked at load time.
 enum BilinearResampler {
     /// Fixed-point fraction bits of the weights (Pillow's `PRECISION_BITS`, 32 − 8 − 2).
-    static let precisionBits: Int32 = 22
+    static let precisionBits = Int32(SWV_RESAMPLE_PRECISION_BITS)
+
+    /// The fastest build of the kernels this CPU runs (function pointers into constant data,
+    /// never written: safe to share).
+    nonisolated(unsafe) static let bestKernels = swv_resample_kernels_best().pointee
 
     /// Resamples `image` to `width × height` and hands over each output row of the window
     /// `columns × rows`, top to bottom: `body(y, samples)` gets the row index in the full
     /// output and `columns.count × 3` samples. The pointer is only valid during the call.
+    /// `kernels` picks a build of the inner loops (tests compare them; all give the same bytes).
     /// - Precondition: the window lies inside `0..<width × 0..<height`, and both are positive.
     static func resample(
         _ image: RGBImage, width: Int, height: Int, columns: Range<Int>, rows: Range<Int>,
-        body: (Int, UnsafePointer<UInt8>) -> Void
+        kernels: swv_resample_kernels = bestKernels, body: (Int, UnsafePointer<UInt8>) -> Void
     ) {
         precondition(width > 0 && height > 0 && image.width > 0 && image.height > 0)
         precondition(columns.lowerBound >= 0 && columns.upperBound <= width && rows.lowerBound >= 0 && rows.upperBound <= height)
@@ -45,9 +53,10 @@ enum BilinearResampler {
                 rowsStride = sourceStride
             } else {
                 let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: sourceRows * rowSamples)
-                for r in 0..<sourceRows {
-                    horizontal.resampleRow(source + (firstSourceRow + r) * sourceStride, into: buffer + r * rowSamples)
-                }
+                let offset = firstSourceRow * sourceStride
+                horizontal.resampleRows(
+                    source + offset, stride: sourceStride, count: sourceRows, readable: pixels.count - offset,
+                    into: buffer, outStride: rowSamples, kernel: kernels.horizontal)
                 intermediate = buffer
                 rowsBase = UnsafePointer(buffer)
                 rowsStride = rowSamples
@@ -60,39 +69,33 @@ enum BilinearResampler {
                 }
                 return
             }
-            let accumulator = UnsafeMutablePointer<Int32>.allocate(capacity: rowSamples)
             let outRow = UnsafeMutablePointer<UInt8>.allocate(capacity: rowSamples)
-            defer {
-                accumulator.deallocate()
-                outRow.deallocate()
-            }
+            defer { outRow.deallocate() }
             for (i, y) in rows.enumerated() {
                 vertical.resampleColumns(
-                    i, rows: rowsBase, stride: rowsStride, firstRow: firstSourceRow, samples: rowSamples,
-                    accumulator: accumulator, into: outRow
-                )
+                    i, rows: rowsBase, stride: rowsStride, firstRow: firstSourceRow, samples: rowSamples, into: outRow,
+                    kernel: kernels.vertical)
                 body(y, outRow)
             }
         }
-    }
-
-    /// Rounds and clamps a fixed-point sum to a sample, as Pillow's `clip8`.
-    @inline(__always)
-    static func clip8(_ sum: Int32) -> UInt8 {
-        let value = sum >> precisionBits
-        return value < 0 ? 0 : value > 255 ? 255 : UInt8(truncatingIfNeeded: value)
     }
 }
 
 /// The weights of one axis: for each output index, the first source index, the number of taps
 /// and the fixed-point weights (Pillow's `precompute_coeffs` and `normalize_coeffs_8bpc`).
 struct AxisWeights {
+    typealias HorizontalKernel = @convention(c) (
+        UnsafePointer<UInt8>?, Int, Int32, Int, UnsafeMutablePointer<UInt8>?, Int, Int32, UnsafePointer<Int32>?,
+        UnsafePointer<Int32>?, UnsafePointer<Int32>?, Int32
+    ) -> Void
+    typealias VerticalKernel = @convention(c) (UnsafePointer<UInt8>?, Int, Int32, UnsafePointer<Int32>?, Int, UnsafeMutablePointer<UInt8>?) -> Void
+
     /// Output indices these weights are for.
     let outputs: Range<Int>
     /// First source index per output.
-    let first: [Int]
+    let first: [Int32]
     /// Taps per output.
-    let count: [Int]
+    let count: [Int32]
     /// `taps` weights per output, in 22-bit fixed point, zero past `count`.
     let weights: [Int32]
     /// Row stride of `weights`.
@@ -109,8 +112,8 @@ struct AxisWeights {
         let taps = Int(support.rounded(.up)) * 2 + 1
         let inverse = 1.0 / filterScale
         let unit = Double(1 << BilinearResampler.precisionBits)
-        var first: [Int] = []
-        var count: [Int] = []
+        var first: [Int32] = []
+        var count: [Int32] = []
         first.reserveCapacity(outputs.count)
         count.reserveCapacity(outputs.count)
         var weights = [Int32](repeating: 0, count: outputs.count * taps)
@@ -132,43 +135,33 @@ struct AxisWeights {
                 let w = total != 0.0 ? raw[x] / total : raw[x]
                 weights[i * taps + x] = Int32(w < 0 ? (-0.5 + w * unit).rounded(.towardZero) : (0.5 + w * unit).rounded(.towardZero))
             }
-            first.append(xmin)
-            count.append(max(0, xmax))
+            first.append(Int32(xmin))
+            count.append(Int32(max(0, xmax)))
         }
         self.outputs = outputs
         self.first = first
         self.count = count
         self.weights = weights
         self.taps = taps
-        let lower = first.first ?? 0
-        let upper = zip(first, count).map { $0 + $1 }.max() ?? lower
+        let lower = Int(first.first ?? 0)
+        let upper = zip(first, count).map { Int($0 + $1) }.max() ?? lower
         self.sourceRange = lower..<max(lower, upper)
         self.isIdentity = inputSize == outputSize
     }
 
-    /// Computes the outputs of one row: `source` is a full source row, `out` gets
-    /// `outputs.count × 3` samples.
-    func resampleRow(_ source: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
-        let half: Int32 = 1 << (BilinearResampler.precisionBits - 1)
+    /// Computes the outputs of `count` rows: `source` is the first full source row, rows are
+    /// `stride` apart and `readable` bytes from `source` may be read; output rows of
+    /// `outputs.count × 3` samples go to `out`, `outStride` apart.
+    func resampleRows(
+        _ source: UnsafePointer<UInt8>, stride: Int, count rows: Int, readable: Int, into out: UnsafeMutablePointer<UInt8>, outStride: Int,
+        kernel: HorizontalKernel
+    ) {
         weights.withUnsafeBufferPointer { weights in
             first.withUnsafeBufferPointer { first in
                 count.withUnsafeBufferPointer { count in
-                    let k0 = weights.baseAddress!
-                    for i in 0..<first.count {
-                        var p = source + first[i] * 3
-                        let k = k0 + i * taps
-                        var r = half, g = half, b = half
-                        for t in 0..<count[i] {
-                            let w = k[t]
-                            r &+= Int32(p[0]) &* w
-                            g &+= Int32(p[1]) &* w
-                            b &+= Int32(p[2]) &* w
-                            p += 3
-                        }
-                        out[i * 3] = BilinearResampler.clip8(r)
-                        out[i * 3 + 1] = BilinearResampler.clip8(g)
-                        out[i * 3 + 2] = BilinearResampler.clip8(b)
-                    }
+                    kernel(
+                        source, stride, Int32(rows), readable, out, outStride, Int32(first.count), first.baseAddress, count.baseAddress,
+                        weights.baseAddress, Int32(taps))
                 }
             }
         }
@@ -177,24 +170,12 @@ struct AxisWeights {
     /// Computes output `index` (an offset into `outputs`) along this (vertical) axis for
     /// `samples` samples: `rows` points at source row `firstRow`, rows are `stride` apart.
     func resampleColumns(
-        _ index: Int, rows: UnsafePointer<UInt8>, stride: Int, firstRow: Int, samples: Int,
-        accumulator: UnsafeMutablePointer<Int32>, into out: UnsafeMutablePointer<UInt8>
+        _ index: Int, rows: UnsafePointer<UInt8>, stride: Int, firstRow: Int, samples: Int, into out: UnsafeMutablePointer<UInt8>,
+        kernel: VerticalKernel
     ) {
-        let half: Int32 = 1 << (BilinearResampler.precisionBits - 1)
-        accumulator.update(repeating: half, count: samples)
-        let start = first[index] - firstRow
+        let start = Int(first[index]) - firstRow
         weights.withUnsafeBufferPointer { weights in
-            let k = weights.baseAddress! + index * taps
-            for t in 0..<count[index] {
-                let w = k[t]
-                let row = rows + (start + t) * stride
-                for s in 0..<samples {
-                    accumulator[s] &+= Int32(row[s]) &* w
-                }
-            }
-        }
-        for s in 0..<samples {
-            out[s] = BilinearResampler.clip8(accumulator[s])
+            kernel(rows + start * stride, stride, count[index], weights.baseAddress! + index * taps, samples, out)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CSwerveImageKernels
 import SwerveCore
 
 extension ImagePreprocessing {
@@ -41,25 +42,18 @@ extension ImagePreprocessing {
                         }
                     }
                     guard !columns.isEmpty, !rows.isEmpty else { return }
-                    let source = channelOrder == .rgb ? (0, 1, 2) : (2, 1, 0)
-                    let lut0 = lut, lut1 = lut + 256, lut2 = lut + 512
-                    BilinearResampler.resample(image, width: resized.width, height: resized.height, columns: columns, rows: rows) { y, row in
-                        let oy = y - top
-                        let ox = columns.lowerBound - left
-                        if nchw {
-                            let p0 = out + oy * outWidth + ox
-                            let p1 = p0 + plane, p2 = p1 + plane
-                            for x in 0..<columns.count {
-                                p0[x] = lut0[Int(row[x * 3 + source.0])]
-                                p1[x] = lut1[Int(row[x * 3 + source.1])]
-                                p2[x] = lut2[Int(row[x * 3 + source.2])]
-                            }
-                        } else {
-                            let p = out + (oy * outWidth + ox) * 3
-                            for x in 0..<columns.count {
-                                p[x * 3] = lut0[Int(row[x * 3 + source.0])]
-                                p[x * 3 + 1] = lut1[Int(row[x * 3 + source.1])]
-                                p[x * 3 + 2] = lut2[Int(row[x * 3 + source.2])]
+                    let order: (Int32, Int32, Int32) = channelOrder == .rgb ? (0, 1, 2) : (2, 1, 0)
+                    withUnsafePointer(to: order) { tuple in
+                        tuple.withMemoryRebound(to: Int32.self, capacity: 3) { order in
+                            BilinearResampler.resample(image, width: resized.width, height: resized.height, columns: columns, rows: rows) { y, row in
+                                let pixel = (y - top) * outWidth + columns.lowerBound - left
+                                if nchw {
+                                    let p0 = out + pixel
+                                    swv_normalize_row(row, columns.count, lut, order, p0, p0 + plane, p0 + 2 * plane, 1)
+                                } else {
+                                    let p = out + pixel * 3
+                                    swv_normalize_row(row, columns.count, lut, order, p, p + 1, p + 2, 3)
+                                }
                             }
                         }
                     }

@@ -90,7 +90,7 @@ struct HostileImageTests {
     }
 }
 
-/// A small deterministic random number generator for the damage test.
+/// A small deterministic random number generator (SplitMix64) for the tests' random data.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
