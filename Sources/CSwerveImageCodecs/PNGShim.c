@@ -116,6 +116,13 @@ int swv_png_read_rgb(swv_png *png, uint8_t **rows) {
         png_set_gray_to_rgb(p);
     }
     png_set_interlace_handling(p);
+    // The image data's checksums (each IDAT chunk's CRC and the zlib stream's Adler-32) are
+    // neither computed nor checked, as Pillow skips them: damaged data still fails to inflate
+    // or leaves rows missing, and the header chunks before it were checked by png_read_info.
+    png_set_crc_action(p, PNG_CRC_QUIET_USE, PNG_CRC_DEFAULT);
+#ifdef PNG_IGNORE_ADLER32
+    png_set_option(p, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+#endif
     png_read_update_info(p, info);
     uint32_t width = png_get_image_width(p, info);
     if (png_get_channels(p, info) != 3 || png_get_bit_depth(p, info) != 8 ||
