@@ -6,6 +6,7 @@
 // prints one JSON object: per image and for all images in turn, images per second and ms per image.
 
 import Foundation
+import SwerveCore
 import SwerveImage
 
 struct Options {
@@ -60,6 +61,7 @@ func measure(_ inputs: [[UInt8]], seconds: Double, _ body: ([UInt8]) throws -> V
 }
 
 let options = parse(Array(CommandLine.arguments.dropFirst()))
+Malloc.keepRequestBuffers()  // as the server does
 let pipeline = ImagePipeline(inputName: "input", preprocessing: options.preprocessing)
 var images: [[String: Any]] = []
 var inputs: [[UInt8]] = []
@@ -70,10 +72,12 @@ do {
         let decoded = try pipeline.decoder.decode(bytes)
         let rate = try measure([bytes], seconds: options.seconds) { _ = try pipeline.preprocess($0) }
         let decodeRate = try measure([bytes], seconds: options.seconds / 2) { _ = try pipeline.decoder.decode($0) }
+        let applyRate = try measure([bytes], seconds: options.seconds / 2) { _ in _ = try pipeline.preprocessing.apply(to: decoded) }
         images.append([
             "name": URL(fileURLWithPath: path).lastPathComponent, "bytes": bytes.count,
             "width": decoded.width, "height": decoded.height,
             "images_per_second": rate, "ms_per_image": 1000 / rate, "decode_ms_per_image": 1000 / decodeRate,
+            "preprocess_ms_per_image": 1000 / applyRate,
         ])
     }
     let mix = try measure(inputs, seconds: options.seconds) { _ = try pipeline.preprocess($0) }

@@ -87,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         common.bootstrapLogging()
+        Malloc.keepRequestBuffers()
         let logger = Logger(label: "swerve")
         try PortCheck.ensureAvailable([
             .init(name: "KServe v2 HTTP endpoint", flag: "--http-port", address: httpAddress, port: httpPort),

@@ -411,7 +411,7 @@ public final class ModelManager: Sendable {
             instances: instances, maxQueueSize: configuredQueue > 0 ? configuredQueue : options.defaultMaxQueueSize,
             policy: BatchPolicy(completed.config),
             label: "'\(name)' version \(version)", statistics: StatisticsRecorder(name: name, version: version))
-        FreedMemory.release()  // what parsing the model file and the warm-up freed
+        Malloc.releaseFreedMemory()  // what parsing the model file and the warm-up freed
         return ServedVersion(
             name: name, version: version, config: completed.config, io: completed.io,
             unsupportedOutputs: first.signature.unsupportedOutputs, labels: labels,
