@@ -144,6 +144,26 @@ int swv_jpeg_start(swv_jpeg *jpeg) {
     return 0;
 }
 
+int swv_jpeg_crop(swv_jpeg *jpeg, uint32_t *x, uint32_t *width) {
+    if (setjmp(jpeg->jump)) {
+        return -1;
+    }
+    JDIMENSION offset = *x, columns = *width;
+    jpeg_crop_scanline(&jpeg->cinfo, &offset, &columns);
+    *x = offset;
+    *width = columns;
+    return 0;
+}
+
+int swv_jpeg_skip_rows(swv_jpeg *jpeg, uint32_t rows, uint32_t *skipped) {
+    *skipped = 0;
+    if (setjmp(jpeg->jump)) {
+        return -1;
+    }
+    *skipped = jpeg_skip_scanlines(&jpeg->cinfo, rows);
+    return 0;
+}
+
 int swv_jpeg_read_rows(swv_jpeg *jpeg, uint8_t **rows, uint32_t max_rows, uint32_t *rows_read) {
     *rows_read = 0;
     if (setjmp(jpeg->jump)) {

@@ -27,11 +27,27 @@ enum BilinearResampler {
         _ image: RGBImage, width: Int, height: Int, columns: Range<Int>, rows: Range<Int>,
         kernels: swv_resample_kernels = bestKernels, body: (Int, UnsafePointer<UInt8>) -> Void
     ) {
+        resample(ImageRegion(whole: image), width: width, height: height, columns: columns, rows: rows, kernels: kernels, body: body)
+    }
+
+    /// Like ``resample(_:width:height:columns:rows:kernels:body:)-(RGBImage,_,_,_,_,_,_)`` for a
+    /// region of an image: the whole image is resampled, reading only the region's pixels.
+    /// - Precondition: the region holds every source pixel the window reads
+    ///   (``AxisWeights/sourceRange(inputSize:outputSize:outputs:)`` of each axis).
+    static func resample(
+        _ region: ImageRegion, width: Int, height: Int, columns: Range<Int>, rows: Range<Int>,
+        kernels: swv_resample_kernels = bestKernels, body: (Int, UnsafePointer<UInt8>) -> Void
+    ) {
+        let image = region.pixels
         precondition(width > 0 && height > 0 && image.width > 0 && image.height > 0)
         precondition(columns.lowerBound >= 0 && columns.upperBound <= width && rows.lowerBound >= 0 && rows.upperBound <= height)
         guard !columns.isEmpty, !rows.isEmpty else { return }
-        let horizontal = AxisWeights(inputSize: image.width, outputSize: width, outputs: columns)
-        let vertical = AxisWeights(inputSize: image.height, outputSize: height, outputs: rows)
+        let horizontal = AxisWeights(inputSize: region.fullWidth, outputSize: width, outputs: columns, origin: region.x)
+        let vertical = AxisWeights(inputSize: region.fullHeight, outputSize: height, outputs: rows, origin: region.y)
+        precondition(
+            horizontal.sourceRange.lowerBound >= 0 && horizontal.sourceRange.upperBound <= image.width
+                && vertical.sourceRange.lowerBound >= 0 && vertical.sourceRange.upperBound <= image.height,
+            "BilinearResampler: the region lacks pixels the window reads")
         // The source rows the vertical pass reads.
         let firstSourceRow = vertical.sourceRange.lowerBound
         let sourceRows = vertical.sourceRange.count
@@ -49,7 +65,7 @@ enum BilinearResampler {
             let rowsStride: Int
             if horizontal.isIdentity {
                 intermediate = nil
-                rowsBase = source + firstSourceRow * sourceStride + columns.lowerBound * 3
+                rowsBase = source + firstSourceRow * sourceStride + (columns.lowerBound - region.x) * 3
                 rowsStride = sourceStride
             } else {
                 let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: sourceRows * rowSamples)
@@ -92,7 +108,7 @@ struct AxisWeights {
 
     /// Output indices these weights are for.
     let outputs: Range<Int>
-    /// First source index per output.
+    /// First source index per output, counted from the origin.
     let first: [Int32]
     /// Taps per output.
     let count: [Int32]
@@ -100,15 +116,53 @@ struct AxisWeights {
     let weights: [Int32]
     /// Row stride of `weights`.
     let taps: Int
-    /// The source indices any output reads.
+    /// The source indices any output reads, counted from the origin.
     let sourceRange: Range<Int>
     /// Whether every output copies its source sample (same size, no filtering).
     let isIdentity: Bool
 
-    init(inputSize: Int, outputSize: Int, outputs: Range<Int>) {
-        let scale = Double(inputSize) / Double(outputSize)
+    /// The geometry of one axis: the scale, the filter's support, its centre and first tap for
+    /// an output (Pillow's `precompute_coeffs`).
+    private struct Geometry {
+        let inputSize: Int
+        let scale: Double
+        let support: Double
+
+        init(inputSize: Int, outputSize: Int) {
+            self.inputSize = inputSize
+            scale = Double(inputSize) / Double(outputSize)
+            support = 1.0 * max(scale, 1.0)  // the triangle filter's support is 1
+        }
+
+        func center(_ output: Int) -> Double { 0.0 + (Double(output) + 0.5) * scale }
+
+        /// The first source index and the number of taps of an output.
+        func taps(_ output: Int) -> (first: Int, count: Int) {
+            let center = center(output)
+            // C's (int) conversion truncates toward zero.
+            let xmin = max(0, Int((center - support + 0.5).rounded(.towardZero)))
+            let xmax = min(inputSize, Int((center + support + 0.5).rounded(.towardZero))) - xmin
+            return (xmin, max(0, xmax))
+        }
+    }
+
+    /// The source indices that the outputs `outputs` read, without computing their weights
+    /// (the first tap and the end of the last tap only grow with the output index).
+    static func sourceRange(inputSize: Int, outputSize: Int, outputs: Range<Int>) -> Range<Int> {
+        guard let last = outputs.last else { return 0..<0 }
+        let geometry = Geometry(inputSize: inputSize, outputSize: outputSize)
+        let (lower, _) = geometry.taps(outputs.lowerBound)
+        let (first, count) = geometry.taps(last)
+        return lower..<max(lower, first + count)
+    }
+
+    /// The weights of `outputs`, with source indices counted from `origin` (the first source
+    /// index held in memory).
+    init(inputSize: Int, outputSize: Int, outputs: Range<Int>, origin: Int = 0) {
+        let geometry = Geometry(inputSize: inputSize, outputSize: outputSize)
+        let scale = geometry.scale
         let filterScale = max(scale, 1.0)
-        let support = 1.0 * filterScale  // the triangle filter's support is 1
+        let support = geometry.support
         let taps = Int(support.rounded(.up)) * 2 + 1
         let inverse = 1.0 / filterScale
         let unit = Double(1 << BilinearResampler.precisionBits)
@@ -119,24 +173,22 @@ struct AxisWeights {
         var weights = [Int32](repeating: 0, count: outputs.count * taps)
         var raw = [Double](repeating: 0, count: taps)
         for (i, xx) in outputs.enumerated() {
-            let center = 0.0 + (Double(xx) + 0.5) * scale
-            // C's (int) conversion truncates toward zero.
-            let xmin = max(0, Int((center - support + 0.5).rounded(.towardZero)))
-            let xmax = min(inputSize, Int((center + support + 0.5).rounded(.towardZero))) - xmin
+            let center = geometry.center(xx)
+            let (xmin, xmax) = geometry.taps(xx)
             var total = 0.0
-            for x in 0..<max(0, xmax) {
+            for x in 0..<xmax {
                 var t = (Double(x + xmin) - center + 0.5) * inverse
                 if t < 0 { t = -t }
                 let w = t < 1.0 ? 1.0 - t : 0.0
                 raw[x] = w
                 total += w
             }
-            for x in 0..<max(0, xmax) {
+            for x in 0..<xmax {
                 let w = total != 0.0 ? raw[x] / total : raw[x]
                 weights[i * taps + x] = Int32(w < 0 ? (-0.5 + w * unit).rounded(.towardZero) : (0.5 + w * unit).rounded(.towardZero))
             }
-            first.append(Int32(xmin))
-            count.append(Int32(max(0, xmax)))
+            first.append(Int32(xmin - origin))
+            count.append(Int32(xmax))
         }
         self.outputs = outputs
         self.first = first

@@ -2,8 +2,23 @@ import CSwerveImageCodecs
 import SwerveCore
 
 extension ImageDecoder {
+    /// Columns and rows decoded around a window, beyond what it asks: libjpeg-turbo's fancy
+    /// upsampling makes the outermost pixels of a cropped decode differ (by up to 4 levels,
+    /// 2 pixels deep); past this margin they are the pixels of a whole decode.
+    static let windowMargin = 16
+
     /// Decodes a JPEG with libjpeg-turbo, without applying the orientation.
     func decodeJPEG(_ bytes: UnsafeRawBufferPointer) throws -> RGBImage {
+        try decodeJPEG(bytes, window: nil).pixels
+    }
+
+    /// Decodes a JPEG with libjpeg-turbo, without applying the orientation; with a `window`
+    /// (given the image's size, the columns and rows wanted), only those and a margin around
+    /// them are decoded. Rows below the window are still entropy-decoded (not transformed), so
+    /// damage anywhere in the file is refused as in a whole decode.
+    func decodeJPEG(
+        _ bytes: UnsafeRawBufferPointer, window: ((_ width: Int, _ height: Int) -> (columns: Range<Int>, rows: Range<Int>))?
+    ) throws -> ImageRegion {
         let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         guard let jpeg = swv_jpeg_create(base, bytes.count) else {
             throw SwerveError.internal("out of memory creating a JPEG decoder")
@@ -23,6 +38,9 @@ extension ImageDecoder {
         try checkSize(width: width, height: height, format: .jpeg)
         guard swv_jpeg_start(jpeg) == 0 else { throw failure() }
 
+        if header.is_cmyk == 0, let window {
+            return try decodeWindow(jpeg, width: width, height: height, wanted: window(width, height), failure: failure)
+        }
         let image: RGBImage
         if header.is_cmyk == 0 {
             image = try RGBImage(width: width, height: height) { out in
@@ -41,7 +59,44 @@ extension ImageDecoder {
             }
         }
         guard swv_jpeg_finish(jpeg) == 0 else { throw failure() }
-        return image
+        return ImageRegion(whole: image)
+    }
+
+    /// Decodes the rows and columns `wanted` and a margin (3-component output, started).
+    private func decodeWindow(
+        _ jpeg: OpaquePointer, width: Int, height: Int, wanted: (columns: Range<Int>, rows: Range<Int>), failure: () -> SwerveError
+    ) throws -> ImageRegion {
+        let margin = Self.windowMargin
+        let top = max(0, wanted.rows.lowerBound - margin)
+        let bottom = max(top + 1, min(height, wanted.rows.upperBound + margin))
+        var x = UInt32(max(0, wanted.columns.lowerBound - margin))
+        var columns = UInt32(max(1, min(width, wanted.columns.upperBound + margin) - Int(x)))
+        if x > 0 || Int(columns) < width {
+            guard swv_jpeg_crop(jpeg, &x, &columns) == 0 else { throw failure() }
+        }
+        let regionWidth = Int(columns)
+        var skipped: UInt32 = 0
+        if top > 0 {
+            guard swv_jpeg_skip_rows(jpeg, UInt32(top), &skipped) == 0 else { throw failure() }
+            guard Int(skipped) == top else {
+                throw SwerveError.invalid("invalid JPEG image: the decoder stopped at row \(skipped) of \(height)")
+            }
+        }
+        let pixels = try RGBImage(width: regionWidth, height: bottom - top) { out in
+            try readRows(jpeg, height: bottom, startingAt: top, failure: failure) { row in out + (row - top) * regionWidth * 3 }
+        }
+        if bottom < height {
+            // Skip all but the last row, then read it: skipping to the end would stop reading
+            // the file there, and damage after the window would go unnoticed.
+            if height - bottom > 1 {
+                guard swv_jpeg_skip_rows(jpeg, UInt32(height - bottom - 1), &skipped) == 0 else { throw failure() }
+            }
+            let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: regionWidth * 3)
+            defer { scratch.deallocate() }
+            try readRows(jpeg, height: height, startingAt: height - 1, failure: failure) { _ in scratch }
+        }
+        guard swv_jpeg_finish(jpeg) == 0 else { throw failure() }
+        return ImageRegion(pixels: pixels, fullWidth: width, fullHeight: height, x: Int(x), y: top)
     }
 
     /// Reads rows `first..<height`, asking `destination` where each row goes.

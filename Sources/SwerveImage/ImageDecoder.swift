@@ -66,6 +66,19 @@ public struct ImageDecoder: Sendable, Equatable {
         return image.oriented(ExifOrientation(encoded: bytes))
     }
 
+    /// Decodes the part of an image that `window` asks for (given the upright image's size, the
+    /// columns and rows wanted), or more: only an upright JPEG is decoded in part; other images
+    /// whole. Failures are those of ``decode(_:)-(UnsafeRawBufferPointer)``.
+    func decode(
+        _ bytes: UnsafeRawBufferPointer, window: (_ width: Int, _ height: Int) -> (columns: Range<Int>, rows: Range<Int>)
+    ) throws -> ImageRegion {
+        let orientation = appliesOrientation ? ExifOrientation(encoded: bytes) : .up
+        guard try Self.format(of: bytes) == .jpeg, orientation == .up else {
+            return ImageRegion(whole: try decode(bytes))
+        }
+        return try withoutActuallyEscaping(window) { try decodeJPEG(bytes, window: $0) }
+    }
+
     /// The format of `bytes` by their magic bytes.
     /// - Throws: ``SwerveError`` (`invalidArgument`) naming what the bytes look like instead.
     public static func format(of bytes: UnsafeRawBufferPointer) throws -> ImageFormat {

@@ -55,8 +55,9 @@ public struct ImagePipeline: Sendable, Equatable {
     }
 
     /// Like ``preprocess(_:)-([UInt8])``, for bytes the caller holds.
+    /// Only the part of a JPEG that the resize and crop read is decoded.
     public func preprocess(_ bytes: UnsafeRawBufferPointer) throws -> Tensor {
-        try preprocessing.apply(to: try decoder.decode(bytes))
+        try preprocessing.apply(to: try decoder.decode(bytes, window: preprocessing.sourceWindow))
     }
 
     /// The input shape when every image ends up the same size (a crop, or an exact resize),

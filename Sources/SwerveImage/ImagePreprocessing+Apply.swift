@@ -9,20 +9,53 @@ extension ImagePreprocessing {
     ///   shorter side would otherwise ask for gigabytes).
     /// - Precondition: the image is not empty.
     public func apply(to image: RGBImage) throws -> Tensor {
-        precondition(image.width > 0 && image.height > 0, "ImagePreprocessing: empty image")
-        let resized = resizedSize(width: image.width, height: image.height)
-        let output = crop ?? resized
+        try apply(to: ImageRegion(whole: image))
+    }
+
+    /// Where the crop lies in the resized image of a `width × height` image.
+    private struct Placement {
+        /// The resized size.
+        var resized: ImageSize
+        /// The crop's offsets in the resized image (negative when the crop is larger).
+        var left: Int, top: Int
+        /// The columns and rows of the resized image inside the crop.
+        var columns: Range<Int>, rows: Range<Int>
+    }
+
+    private func placement(width: Int, height: Int, output: ImageSize) -> Placement {
+        let resized = resizedSize(width: width, height: height)
+        // Crop offsets in the resized image; Python's // floors, also for negative numbers.
+        let left = floorDivide(resized.width - output.width, 2)
+        let top = floorDivide(resized.height - output.height, 2)
+        return Placement(
+            resized: resized, left: left, top: top,
+            columns: max(0, left)..<min(resized.width, left + output.width), rows: max(0, top)..<min(resized.height, top + output.height))
+    }
+
+    /// The columns and rows of a `width × height` image that resizing and cropping it read:
+    /// decoding only those gives the same tensor.
+    func sourceWindow(width: Int, height: Int) -> (columns: Range<Int>, rows: Range<Int>) {
+        let place = placement(width: width, height: height, output: crop ?? resizedSize(width: width, height: height))
+        return (
+            AxisWeights.sourceRange(inputSize: width, outputSize: place.resized.width, outputs: place.columns),
+            AxisWeights.sourceRange(inputSize: height, outputSize: place.resized.height, outputs: place.rows)
+        )
+    }
+
+    /// ``apply(to:)-(RGBImage)`` for a region of an image that holds at least its
+    /// ``sourceWindow(width:height:)``.
+    func apply(to region: ImageRegion) throws -> Tensor {
+        let (width, height) = (region.fullWidth, region.fullHeight)
+        precondition(width > 0 && height > 0, "ImagePreprocessing: empty image")
+        let output = crop ?? resizedSize(width: width, height: height)
         let (outWidth, outHeight) = (output.width, output.height)
         guard outWidth <= Self.maxOutputPixels / outHeight else {
             throw SwerveError.invalid(
-                "image of \(image.width)×\(image.height) pixels would be resized to \(outWidth)×\(outHeight), more than \(Self.maxOutputPixels) pixels"
+                "image of \(width)×\(height) pixels would be resized to \(outWidth)×\(outHeight), more than \(Self.maxOutputPixels) pixels"
             )
         }
-        // Crop offsets in the resized image; Python's // floors, also for negative numbers.
-        let left = floorDivide(resized.width - outWidth, 2)
-        let top = floorDivide(resized.height - outHeight, 2)
-        let columns = max(0, left)..<min(resized.width, left + outWidth)
-        let rows = max(0, top)..<min(resized.height, top + outHeight)
+        let place = placement(width: width, height: height, output: output)
+        let (resized, left, top, columns, rows) = (place.resized, place.left, place.top, place.columns, place.rows)
 
         let table = lookupTable()
         let plane = outWidth * outHeight
@@ -45,7 +78,7 @@ extension ImagePreprocessing {
                     let order: (Int32, Int32, Int32) = channelOrder == .rgb ? (0, 1, 2) : (2, 1, 0)
                     withUnsafePointer(to: order) { tuple in
                         tuple.withMemoryRebound(to: Int32.self, capacity: 3) { order in
-                            BilinearResampler.resample(image, width: resized.width, height: resized.height, columns: columns, rows: rows) { y, row in
+                            BilinearResampler.resample(region, width: resized.width, height: resized.height, columns: columns, rows: rows) { y, row in
                                 let pixel = (y - top) * outWidth + columns.lowerBound - left
                                 if nchw {
                                     let p0 = out + pixel

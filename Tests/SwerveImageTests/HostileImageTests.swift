@@ -90,6 +90,41 @@ struct HostileImageTests {
     }
 }
 
+extension HostileImageTests {
+    /// The pipeline decodes only the part of a JPEG its resize and crop read, yet refuses a
+    /// damaged JPEG exactly when a whole decode does (damage below or beside the window
+    /// included), and otherwise gives the same tensor.
+    @Test(arguments: ["cat.jpg", "missile.jpg", "variants/cat_progressive.jpg", "variants/cat_gray.jpg"])
+    func partialDecodeRefusesWhatWholeDecodeRefuses(_ name: String) throws {
+        let original = try Fixtures.bytes(name)
+        var random = SplitMix64(seed: 7)
+        var damaged: [[UInt8]] = stride(from: original.count / 2, to: original.count, by: max(1, original.count / 60)).map {
+            Array(original.prefix($0))
+        }
+        for _ in 0..<60 {
+            var copy = original
+            let at = original.count / 3 + Int(random.next() % UInt64(original.count * 2 / 3 - 2))
+            copy[at] = UInt8(truncatingIfNeeded: random.next())
+            damaged.append(copy)
+        }
+        let pipeline = ImagePipeline(inputName: "input", preprocessing: .efficientNetLite)
+        var refused = 0
+        for (index, bytes) in damaged.enumerated() {
+            let whole = Result { try pipeline.preprocessing.apply(to: try pipeline.decoder.decode(bytes)) }
+            let partial = Result { try pipeline.preprocess(bytes) }
+            switch (whole, partial) {
+            case (.success(let a), .success(let b)):
+                #expect(a == b, "\(name) damage #\(index): the tensors differ")
+            case (.failure, .failure):
+                refused += 1
+            default:
+                Issue.record("\(name) damage #\(index): whole decode \(whole), partial decode \(partial)")
+            }
+        }
+        #expect(refused > 0)
+    }
+}
+
 /// A small deterministic random number generator (SplitMix64) for the tests' random data.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64

@@ -57,6 +57,31 @@ struct ImagePipelineTests {
         }
     }
 
+    /// Decoding only the part of a JPEG that the resize and crop read gives the tensor of a whole
+    /// decode, bit for bit: landscape and portrait (rows skipped above and below), progressive,
+    /// gray, shrinking, enlarging, no crop, and a crop larger than the image.
+    @Test(arguments: [
+        "cat.jpg", "missile.jpg", "variants/cat_progressive.jpg", "variants/cat_gray.jpg", "variants/cat_exif6.jpg", "decode/orient_1.jpg",
+    ])
+    func partialDecodeGivesTheWholeDecodesTensor(_ name: String) throws {
+        let bytes = try Fixtures.bytes(name)
+        let settings: [ImagePreprocessing] = [
+            .efficientNetLite, .torchvision,
+            ImagePreprocessing(resize: .shorterSide(96), crop: ImageSize(width: 64, height: 80), mean: [0, 0, 0], std: [1, 1, 1], scale: 255),
+            ImagePreprocessing(resize: .shorterSide(600), crop: ImageSize(width: 300, height: 200), mean: [0, 0, 0], std: [1, 1, 1], scale: 255),
+            ImagePreprocessing(resize: .none, crop: ImageSize(width: 100, height: 500), mean: [0, 0, 0], std: [1, 1, 1], scale: 255),
+            ImagePreprocessing(resize: .exact(ImageSize(width: 50, height: 50)), crop: nil, mean: [0, 0, 0], std: [1, 1, 1], scale: 255),
+        ]
+        // Without orientation, the EXIF-rotated file is a portrait image decoded in part too.
+        for decoder in [ImageDecoder(), ImageDecoder(appliesOrientation: false)] {
+            for preprocessing in settings {
+                let pipeline = ImagePipeline(inputName: "x", decoder: decoder, preprocessing: preprocessing)
+                let whole = try preprocessing.apply(to: try decoder.decode(bytes))
+                #expect(try pipeline.preprocess(bytes) == whole, "\(name), \(preprocessing)")
+            }
+        }
+    }
+
     /// An exact resize ignores the aspect ratio; without a crop the tensor has the resized size.
     @Test func exactResizeAndNoCrop() throws {
         let pipeline = try #require(try ImagePipeline(parameters: ["image_input": "x", "image_resize": "320x240", "image_crop": "none"]))

@@ -50,6 +50,14 @@ int swv_jpeg_read_header(swv_jpeg *jpeg, swv_jpeg_header *header);
 /// Starts decompression (RGB output, or CMYK for 4-component files) with libjpeg's default
 /// accurate integer IDCT and fancy upsampling. Returns 0, or -1 with a message.
 int swv_jpeg_start(swv_jpeg *jpeg);
+/// Narrows the decoded columns to at least `*width` from `*x` (call after swv_jpeg_start,
+/// before reading rows): libjpeg-turbo widens the window to whole blocks and stores the columns
+/// each row will then hold in `*x` and `*width`. Returns 0, or -1 with a message.
+int swv_jpeg_crop(swv_jpeg *jpeg, uint32_t *x, uint32_t *width);
+/// Skips `rows` rows without producing them (their data is still entropy-decoded, so damage
+/// there still shows); stores how many in `skipped`. Do not skip the last row: skipping to the
+/// end stops reading the file, so damage after it would not show. Returns 0, or -1 with a message.
+int swv_jpeg_skip_rows(swv_jpeg *jpeg, uint32_t rows, uint32_t *skipped);
 /// Decodes up to `max_rows` rows into `rows`; stores how many in `rows_read`.
 /// Returns 0, or -1 with a message.
 int swv_jpeg_read_rows(swv_jpeg *jpeg, uint8_t **rows, uint32_t max_rows, uint32_t *rows_read);
