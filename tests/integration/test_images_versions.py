@@ -289,6 +289,27 @@ def test_unregister_one_version_leaves_the_other_served(fresh):
     assert ep.server.alive()
 
 
+def test_unregistering_without_a_version_means_the_default_version(fresh):
+    ep = fresh
+    # TorchServe: DELETE /models/{m} unregisters the default version, refused while others serve
+    r = requests.delete(f"{ep.mgmt}/models/{MODEL}", timeout=30)
+    message = assert_ts_error(r, 403)
+    assert r.json()["type"] == "InvalidModelVersionException", r.text
+    assert "Cannot remove default version 2" in message, message
+    assert served_versions(ep) == ["1", "2"]
+    assert kserve_ready(ep, 1) == 200 and kserve_ready(ep, 2) == 200
+    predict(ep, 1)
+
+    # with one version left, it unregisters the model
+    assert requests.put(f"{ep.mgmt}/models/{MODEL}/1/set-default", timeout=10).status_code == 200
+    assert requests.delete(f"{ep.mgmt}/models/{MODEL}/2", timeout=60).status_code == 200
+    r = requests.delete(f"{ep.mgmt}/models/{MODEL}", timeout=60)
+    assert r.status_code == 200, r.text[:300]
+    assert kserve_ready(ep, 1) != 200
+    assert_ts_error(requests.get(f"{ep.mgmt}/models/{MODEL}", timeout=10), 404)
+    assert_ts_error(requests.delete(f"{ep.mgmt}/models/{MODEL}", timeout=10), 404)
+
+
 def test_scaling_keeps_the_versions_and_the_default(fresh):
     ep = fresh
     assert requests.put(f"{ep.mgmt}/models/{MODEL}/1/set-default", timeout=10).status_code == 200

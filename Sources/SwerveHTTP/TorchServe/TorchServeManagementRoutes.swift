@@ -10,8 +10,9 @@ import SwiftProtobuf
 /// Versions follow TorchServe: `GET /models/{m}` describes the default version (the one
 /// `/predictions/{m}` uses: set with `PUT /models/{m}/{v}/set-default`, else the highest),
 /// `GET /models/{m}/all` every version; the default version cannot be unregistered while other
-/// versions are served (403 `InvalidModelVersionException`). `DELETE /models/{m}` without a
-/// version unregisters every version (TorchServe refuses it with 403 when there are several).
+/// versions are served (403 `InvalidModelVersionException`); `DELETE /models/{m}` without a
+/// version means the default version, so it unregisters a model served in one version and is
+/// refused (403) while there are several.
 public struct TorchServeManagementRoutes: Sendable {
     let server: InferenceServer
 
@@ -50,7 +51,14 @@ public struct TorchServeManagementRoutes: Sendable {
             return status("Default version successfully updated for model \"\(name)\" to \"\(version)\"")
         }
         table.delete("/models/:model") { _, context in
+            // As TorchServe: without a version the default version goes, which is refused
+            // while other versions are served.
             let name = context.parameters.get("model") ?? ""
+            let served = server.manager.readyVersions(name)
+            guard !served.isEmpty else { throw SwerveError.notFound("Model not found: \(name)") }
+            if served.count > 1, let version = try? server.manager.resolve(name, version: nil).version {
+                throw cannotRemoveDefault(name, version: version)
+            }
             try await server.manager.unload(name)
             return status("Model \"\(name)\" unregistered")
         }
@@ -64,14 +72,19 @@ public struct TorchServeManagementRoutes: Sendable {
             // TorchServe keeps the default version while others are served: requests without a
             // version must not move to another version behind the client's back.
             if served.count > 1, (try? server.manager.resolve(name, version: nil).version) == version {
-                throw HTTPError(
-                    .forbidden,
-                    message: "Cannot remove default version for model \(name): set another default with PUT /models/\(name)/<version>/set-default first")
+                throw cannotRemoveDefault(name, version: version)
             }
             try await server.manager.unload(name, version: version)
             return status("Model \"\(name)\" version \(version) unregistered")
         }
         return table.router
+    }
+
+    /// TorchServe's 403 for unregistering the default version while other versions are served.
+    private func cannotRemoveDefault(_ name: String, version: Int) -> HTTPError {
+        HTTPError(
+            .forbidden,
+            message: "Cannot remove default version \(version) for model \(name): set another default with PUT /models/\(name)/<version>/set-default first, or unregister the other versions")
     }
 
     private func version(_ context: SwerveRequestContext) throws -> Int {
