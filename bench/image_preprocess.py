@@ -6,6 +6,7 @@ server gets them: decode, EXIF orientation, RGB, resize the shorter side to 256 
 antialiased bilinear), center crop 224, (v - 127) / 128 as float32, HWC -> CHW. Swerve's side is
 `swerve-image-bench` (a release executable of the package: Sources/swerve-image-bench), which
 produces the same tensors bit for bit (Tests/SwerveImageTests checks that against Pillow).
+The two sides take turns over three rounds and each figure is the median of its rounds.
 
 usage: python -m bench.image_preprocess [--quick] [--binary PATH] [IMAGE...]
        (default images: tests/fixtures/images/{cat.jpg,espresso.png,missile.jpg})
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -88,14 +90,39 @@ def measure_swerve(binary: Path, paths: list[Path], seconds: float) -> dict:
     return json.loads(out)
 
 
-def run(paths: list[Path] | None = None, seconds: float = 2.0, binary: Path | None = None) -> dict:
-    """Both sides, Swerve first, then Pillow; the ratio is Swerve's images/s over Pillow's."""
+def median_result(rounds: list[dict]) -> dict:
+    """One side's figures as the median over rounds (each round a full result of that side)."""
+    def med(values):
+        return statistics.median(values)
+    merged = dict(rounds[0])
+    merged["images"] = []
+    for i, first in enumerate(rounds[0]["images"]):
+        image = dict(first)
+        for key, value in first.items():
+            if isinstance(value, float):
+                image[key] = med([r["images"][i][key] for r in rounds])
+        merged["images"].append(image)
+    merged["all_images_per_second"] = med([r["all_images_per_second"] for r in rounds])
+    merged["all_ms_per_image"] = 1000 / merged["all_images_per_second"]
+    merged["rounds_all_images_per_second"] = [r["all_images_per_second"] for r in rounds]
+    return merged
+
+
+def run(paths: list[Path] | None = None, seconds: float = 2.0, binary: Path | None = None, rounds: int = 3) -> dict:
+    """Both sides in `rounds` rounds, Swerve then Pillow in each, `seconds / rounds` per figure and
+    round; each figure is the median of its rounds, so that a moment of noise on a shared machine
+    moves one round of one side, not the result. The ratio is Swerve's images/s over Pillow's."""
     paths = paths or DEFAULT_IMAGES
-    swerve = measure_swerve(binary or build_binary(), paths, seconds)
-    pillow = measure_pillow(paths, seconds)
+    binary = binary or build_binary()
+    per_round = seconds / rounds
+    swerve_rounds, pillow_rounds = [], []
+    for _ in range(rounds):
+        swerve_rounds.append(measure_swerve(binary, paths, per_round))
+        pillow_rounds.append(measure_pillow(paths, per_round))
+    swerve, pillow = median_result(swerve_rounds), median_result(pillow_rounds)
     ratio = {s["name"]: s["images_per_second"] / p["images_per_second"] for s, p in zip(swerve["images"], pillow["images"])}
     ratio["all"] = swerve["all_images_per_second"] / pillow["all_images_per_second"]
-    return {"swerve": swerve, "pillow": pillow, "ratio": ratio, "seconds_per_point": seconds}
+    return {"swerve": swerve, "pillow": pillow, "ratio": ratio, "seconds_per_point": seconds, "rounds": rounds}
 
 
 def table(result: dict) -> str:
@@ -106,12 +133,14 @@ def table(result: dict) -> str:
                      f"{s['decode_ms_per_image']:.2f} / {p['decode_ms_per_image']:.2f}")
     lines.append(f"{'all, in turn':<26} {result['swerve']['all_images_per_second']:>13.0f} "
                  f"{result['pillow']['all_images_per_second']:>13.0f} {result['ratio']['all']:>5.2f}x")
+    rounds = zip(result["swerve"].get("rounds_all_images_per_second", []), result["pillow"].get("rounds_all_images_per_second", []))
+    lines.append("all, in turn, by round (swerve / pillow): " + ", ".join(f"{s:.0f} / {p:.0f}" for s, p in rounds))
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="0.5 s per point instead of 2 s")
+    parser.add_argument("--quick", action="store_true", help="0.5 s per figure (over all rounds) instead of 2 s")
     parser.add_argument("--binary", type=Path, help=f"a built {PRODUCT} (default: swift build -c release)")
     parser.add_argument("images", nargs="*", type=Path)
     args = parser.parse_args()

@@ -435,7 +435,9 @@ def _images_section(results: dict, w) -> None:
       "orientation, RGB, shorter side to 256 (antialiased bilinear), center crop 224, (v − 127) / 128 as float32, "
       "HWC → CHW. Swerve: `swerve-image-bench` (SwerveImage, the server's own code, same tensors bit for bit); "
       "Pillow + numpy: `bench.image_preprocess.pillow_preprocess`. One thread each, one image after the other, "
-      f"{im.get('seconds_per_point', 0):.1f} s per figure, both in this run (`python -m bench.image_preprocess`). "
+      f"both in this run (`python -m bench.image_preprocess`): {im.get('rounds', 1)} rounds, Swerve then Pillow in each, "
+      f"{im.get('seconds_per_point', 0) / im.get('rounds', 1):.1f} s per figure and round; each figure is the median of "
+      "its rounds. "
       "The decode columns are whole decodes; inside the pipeline a JPEG is decoded only where the resize and crop "
       "read. `swerve-image-bench` sets the server's malloc policy (`Malloc.keepRequestBuffers`).")
     w("")
