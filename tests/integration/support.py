@@ -61,6 +61,15 @@ def extra_listener_args() -> list[str]:
     return args
 
 
+def ports_of(server: "SwerveServer") -> dict[str, int]:
+    """The port of every listener ("http", "grpc", "tfserving", "torchserve", …), read back from
+    the server's command line (extra_listener_args picks them)."""
+    args = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
+    args = [a.decode() for a in args if a]
+    return {flag[2:-5]: int(args[i + 1]) for i, flag in enumerate(args)
+            if flag.startswith("--") and flag.endswith("-port")}
+
+
 def run_swerve(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     """Runs `swerve ARGS…` to completion and returns its exit status and output."""
     return subprocess.run([str(swerve_binary()), *args], capture_output=True, text=True, timeout=timeout,

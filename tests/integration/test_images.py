@@ -17,7 +17,7 @@ import pytest
 import requests
 import tritonclient.http as httpclient
 
-from support import raw_http
+from support import ports_of, raw_http
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IMAGES = PROJECT_ROOT / "tests" / "fixtures" / "images"
@@ -32,14 +32,6 @@ TOLERANCE = 0.03
 def original_of(variant: str) -> str:
     stem = variant.split("_")[0]
     return next(s for s in SAMPLES if s.split(".")[0] == stem)
-
-
-def ports_of(server) -> dict[str, int]:
-    """The port of every listener, read back from the server's command line (support picks them)."""
-    args = Path(f"/proc/{server.pid}/cmdline").read_bytes().split(b"\0")
-    args = [a.decode() for a in args if a]
-    return {flag[2:-5]: int(args[i + 1]) for i, flag in enumerate(args)
-            if flag.startswith("--") and flag.endswith("-port")}
 
 
 class Endpoints:

@@ -16,7 +16,8 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from test_images import EXPECTED, HOSTILE, IMAGES, MODEL, TOLERANCE, Endpoints, ports_of
+from support import ports_of
+from test_images import EXPECTED, HOSTILE, IMAGES, MODEL, TOLERANCE, Endpoints
 
 PAIR = ["cat.jpg", "espresso.png"]
 

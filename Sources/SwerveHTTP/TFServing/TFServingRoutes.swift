@@ -138,7 +138,7 @@ public struct TFServingRoutes: Sendable {
         let body = try await KServeRoutes(server: server, options: options).collectBody(request)
         let parsed: Any
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(body), options: [])
+            parsed = try JSONSerialization.jsonObject(with: Data(TFServingNonFinite.markTokens(in: body) ?? body), options: [])
         } catch {
             throw SwerveError.invalid("the body is not valid JSON: \(error.localizedDescription)")
         }

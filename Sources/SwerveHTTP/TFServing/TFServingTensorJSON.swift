@@ -46,6 +46,7 @@ enum TFServingTensorJSON {
 
     private static func append(_ element: Any, dataType: DataType, name: String, to data: inout [UInt8]) throws {
         func number() throws -> NSNumber {
+            if let special = TFServingNonFinite.value(of: element) { return NSNumber(value: special) }
             // On Linux an NSNumber also casts to Bool, so tell JSON booleans apart by their dynamic type.
             guard type(of: element) != Bool.self, let number = element as? NSNumber else {
                 throw SwerveError.invalid("input '\(name)' expects \(dataType.rawValue) numbers, got \(type(of: element))")
@@ -78,7 +79,7 @@ enum TFServingTensorJSON {
         case .fp16: withUnsafeBytes(of: Float16(try number().floatValue).bitPattern.littleEndian) { data.append(contentsOf: $0) }
         case .bf16: withUnsafeBytes(of: BFloat16.bits(of: try number().floatValue).littleEndian) { data.append(contentsOf: $0) }
         case .bytes:
-            if let text = element as? String {
+            if let text = element as? String, TFServingNonFinite.value(of: element) == nil {
                 BytesCodec.append(text.utf8, to: &data)
             } else if let object = element as? [String: Any], let encoded = object["b64"] as? String {
                 guard let bytes = Base64.decode(encoded) else {
