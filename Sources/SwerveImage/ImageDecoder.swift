@@ -57,13 +57,7 @@ public struct ImageDecoder: Sendable, Equatable {
     ///   or PNG within the pixel limit.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws -> RGBImage {
         let format = try Self.format(of: bytes)
-        let image =
-            switch format {
-            case .jpeg: try decodeJPEG(bytes)
-            case .png: try decodePNG(bytes)
-            }
-        guard appliesOrientation else { return image }
-        return image.oriented(ExifOrientation(encoded: bytes))
+        return try decodeWhole(bytes, format: format, orientation: orientation(of: bytes))
     }
 
     /// Decodes the part of an image that `window` asks for (given the upright image's size, the
@@ -72,11 +66,27 @@ public struct ImageDecoder: Sendable, Equatable {
     func decode(
         _ bytes: UnsafeRawBufferPointer, window: (_ width: Int, _ height: Int) -> (columns: Range<Int>, rows: Range<Int>)
     ) throws -> ImageRegion {
-        let orientation = appliesOrientation ? ExifOrientation(encoded: bytes) : .up
-        guard try Self.format(of: bytes) == .jpeg, orientation == .up else {
-            return ImageRegion(whole: try decode(bytes))
+        let format = try Self.format(of: bytes)
+        let orientation = orientation(of: bytes)
+        guard format == .jpeg, orientation == .up else {
+            return ImageRegion(whole: try decodeWhole(bytes, format: format, orientation: orientation))
         }
         return try withoutActuallyEscaping(window) { try decodeJPEG(bytes, window: $0) }
+    }
+
+    /// The orientation to apply: the image's own, or ``ExifOrientation/up`` when orientation is off.
+    private func orientation(of bytes: UnsafeRawBufferPointer) -> ExifOrientation {
+        appliesOrientation ? ExifOrientation(encoded: bytes) : .up
+    }
+
+    /// Decodes the whole image and turns it as `orientation` says.
+    private func decodeWhole(_ bytes: UnsafeRawBufferPointer, format: ImageFormat, orientation: ExifOrientation) throws -> RGBImage {
+        let image =
+            switch format {
+            case .jpeg: try decodeJPEG(bytes)
+            case .png: try decodePNG(bytes)
+            }
+        return image.oriented(orientation)
     }
 
     /// The format of `bytes` by their magic bytes.
