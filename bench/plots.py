@@ -28,6 +28,18 @@ def _rows(results: dict, model: str) -> dict[str, list[dict]]:
     return {k: sorted(v, key=lambda r: r["concurrency"]) for k, v in by.items()}
 
 
+def _concurrency_axes(axes, levels: list[int]) -> None:
+    """Concurrent clients on a log2 x axis, ticked at the measured levels; grid and legend."""
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(levels)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("concurrent clients")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+
+
 def concurrency_plot(results: dict, path: Path) -> Path | None:
     if not _rows(results, "resnet50") and not _rows(results, "dense_tiny"):
         return None
@@ -53,14 +65,7 @@ def concurrency_plot(results: dict, path: Path) -> Path | None:
             ax_t.axhline(13000, ls="-.", color="red", alpha=0.5, label="target 13,000/s")
         levels = sorted({r["concurrency"] for rs in rows.values() for r in rs}) or [1]
         ax_t.set_ylim(bottom=0)
-        for ax in (ax_t, ax_l):
-            ax.set_xscale("log", base=2)
-            ax.set_xticks(levels)
-            ax.xaxis.set_major_formatter(ScalarFormatter())
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            ax.set_xlabel("concurrent clients")
-            ax.grid(True, alpha=0.3)
-            ax.legend(fontsize=7)
+        _concurrency_axes((ax_t, ax_l), levels)
         ax_t.set_title(f"{model}: throughput")
         ax_t.set_ylabel("requests / s")
         ax_l.set_title(f"{model}: latency")
@@ -126,14 +131,7 @@ def torchserve_plot(results: dict, path: Path) -> Path | None:
         ax_l.axhline(base["p50_ms"], ls="--", color="gray", label=f"in-process p50 ({base['p50_ms']:.1f} ms)")
     ax_t.set_ylim(bottom=0)
     ax_l.set_yscale("log")
-    for ax in (ax_t, ax_l):
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(cs)
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel("concurrent clients")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7)
+    _concurrency_axes((ax_t, ax_l), cs)
     ax_t.set_ylabel("answers / s")
     ax_l.set_ylabel("ms")
     ax_t.set_title(f"POST /predictions/{ts.get('model')}: throughput ({ts.get('failed', 0)} failed)")
