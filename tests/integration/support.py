@@ -70,6 +70,22 @@ def ports_of(server: "SwerveServer") -> dict[str, int]:
             if flag.startswith("--") and flag.endswith("-port")}
 
 
+def wait_until_settled(read, key, timeout: float, what: str = "statistics of 'slow'"):
+    """Calls `read()` every 0.5 s until `key(reading)` has not changed for 2 s (longer than one
+    execution of the slow test model) and returns that reading."""
+    deadline = time.monotonic() + timeout
+    previous, unchanged = None, 0
+    while time.monotonic() < deadline:
+        reading = read()
+        current = key(reading)
+        unchanged = unchanged + 1 if current == previous else 0
+        if unchanged == 4:
+            return reading
+        previous = current
+        time.sleep(0.5)
+    raise AssertionError(f"{what} still changing after {timeout} s")
+
+
 def run_swerve(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
     """Runs `swerve ARGS…` to completion and returns its exit status and output."""
     return subprocess.run([str(swerve_binary()), *args], capture_output=True, text=True, timeout=timeout,

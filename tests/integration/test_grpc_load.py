@@ -19,7 +19,7 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from support import PROJECT_ROOT, assert_same
+from support import PROJECT_ROOT, assert_same, wait_until_settled
 from test_grpc import GRPCServer, grpc_repo, grpc_server, raw_input  # noqa: F401  (shared fixtures)
 
 SLOW_INPUT = np.array([1.0], np.float32)
@@ -33,20 +33,13 @@ def slow_stats(client: grpcclient.InferenceServerClient):
     return client.get_inference_statistics("slow").model_stats[0]
 
 
-def wait_until_settled(client, timeout: float = 30.0):
+def slow_settled(client, timeout: float = 30.0):
     """Waits until the slow model's request counts have not changed for 2 s (longer than one
     execution) and returns its statistics."""
-    deadline = time.monotonic() + timeout
-    previous, unchanged = None, 0
-    while time.monotonic() < deadline:
-        stats = slow_stats(client)
-        key = (stats.execution_count, stats.inference_stats.success.count, stats.inference_stats.fail.count)
-        unchanged = unchanged + 1 if key == previous else 0
-        if unchanged == 4:
-            return stats
-        previous = key
-        time.sleep(0.5)
-    raise AssertionError(f"statistics of 'slow' still changing after {timeout} s")
+    return wait_until_settled(
+        lambda: slow_stats(client),
+        lambda stats: (stats.execution_count, stats.inference_stats.success.count, stats.inference_stats.fail.count),
+        timeout)
 
 
 def test_stream_of_10000_requests_with_malformed_ones_stays_open(grpc_server):
@@ -100,14 +93,14 @@ def test_cancelled_and_timed_out_calls_leave_no_work_or_memory_behind(grpc_serve
         def cancel_round(count: int = 100) -> tuple[int, int]:
             """Sends `count` calls, cancels them, and returns (requests that reached the model,
             executions that began after the cancel)."""
-            start = wait_until_settled(client)
+            start = slow_settled(client)
             calls = [client.async_infer("slow", [slow_input()], callback=lambda result, error: None)
                      for _ in range(count)]
             time.sleep(1.0)  # the calls reach the server: one runs, the others wait in the queue
             at_cancel = slow_stats(client)
             for call in calls:
                 call.cancel()
-            end = wait_until_settled(client)
+            end = slow_settled(client)
             reached = (end.inference_stats.success.count + end.inference_stats.fail.count
                        - start.inference_stats.success.count - start.inference_stats.fail.count)
             assert end.inference_stats.fail.count - start.inference_stats.fail.count >= reached - (
@@ -137,7 +130,7 @@ def test_cancelled_and_timed_out_calls_leave_no_work_or_memory_behind(grpc_serve
             thread.join(30)
         assert statuses.count("StatusCode.DEADLINE_EXCEEDED") >= 30 - fit, statuses
         assert statuses.count("StatusCode.DEADLINE_EXCEEDED") + statuses.count("OK") == 30, statuses
-        settled = wait_until_settled(client)
+        settled = slow_settled(client)
         ran = settled.execution_count - after.execution_count
         assert ran <= fit, f"{ran} requests ran although only {fit} fit in their deadline"
 

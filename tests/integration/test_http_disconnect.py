@@ -10,6 +10,7 @@ import time
 
 import requests
 
+from support import wait_until_settled
 from test_grpc import GRPCServer, grpc_repo, grpc_server  # noqa: F401  (shared fixtures)
 
 BODY = json.dumps({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.0]}]}).encode()
@@ -26,17 +27,7 @@ def stats(server) -> dict:
 
 def settled(server, timeout: float = 60.0) -> dict:
     """The statistics once they have not changed for 2 s (longer than one execution)."""
-    deadline = time.monotonic() + timeout
-    previous, unchanged = None, 0
-    while time.monotonic() < deadline:
-        now = stats(server)
-        key = (now["executions"], now["success"], now["fail"])
-        unchanged = unchanged + 1 if key == previous else 0
-        if unchanged == 4:
-            return now
-        previous = key
-        time.sleep(0.5)
-    raise AssertionError(f"statistics of 'slow' still changing after {timeout} s")
+    return wait_until_settled(lambda: stats(server), lambda now: (now["executions"], now["success"], now["fail"]), timeout)
 
 
 def send_infer(port: int) -> socket.socket:
