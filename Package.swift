@@ -22,7 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
-        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -61,7 +61,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,6 +145,8 @@ let package = Package(
                 "SwerveCore", "SwerveHTTP", "SwerveTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -163,3 +165,33 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, one per parser (Fuzz/README.md), only with SWERVE_FUZZ=1 so that the normal
+// build and tests never see them: `make fuzz` builds them with `--sanitize=fuzzer --sanitize=address`.
+// libFuzzer supplies `main`, so each is compiled as a library (`-parse-as-library`) and defines
+// `LLVMFuzzerTestOneInput`.
+if Context.environment["SWERVE_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzKServeJSON", ["SwerveCore", "SwerveHTTP"]),
+        ("FuzzKServeBinary", ["SwerveCore", "SwerveHTTP"]),
+        ("FuzzTFServingJSON", ["SwerveCore", "SwerveHTTP"]),
+        ("FuzzMultipart", ["SwerveHTTP"]),
+        ("FuzzDecompress", ["SwerveHTTP"]),
+        ("FuzzModelConfig", ["SwerveCore", "SwerveImage", "SwerveTesting"]),
+        ("FuzzImageDecoder", ["SwerveImage"]),
+        ("FuzzImagePipeline", ["SwerveCore", "SwerveImage"]),
+        (
+            "FuzzParameterText",
+            [
+                "SwerveCore", "SwerveHTTP", "SwerveGRPC", "SwerveImage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name, dependencies: target.dependencies, path: "Fuzz/\(target.name)",
+                swiftSettings: swiftSettings + [.unsafeFlags(["-parse-as-library"])]))
+    }
+}

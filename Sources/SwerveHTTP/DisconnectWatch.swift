@@ -102,12 +102,16 @@ final class DisconnectWatch: Sendable {
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 as Hummingbird serves it, plus Swerve's handlers on every connection: the
-    /// ``DisconnectWatch`` (a client that disconnects has its queued inference request dropped)
-    /// and ``ExpectContinueHandler`` (`Expect: 100-continue` is answered).
-    /// - Parameter maxRequestSize: the largest body the routes accept.
-    public static func swerveHTTP1(maxRequestSize: Int) -> HTTPServerBuilder {
+    /// ``DisconnectWatch`` (a client that disconnects has its queued inference request dropped),
+    /// ``ExpectContinueHandler`` (`Expect: 100-continue` is answered) and ``HTTPFramingGuard``
+    /// (broken framing gets a 400 JSON answer and the connection is closed).
+    /// - Parameters:
+    ///   - maxRequestSize: the largest body the routes accept.
+    ///   - errorFormat: the error body of the listener's protocol.
+    public static func swerveHTTP1(maxRequestSize: Int, errorFormat: HTTPErrorFormat = .kserve) -> HTTPServerBuilder {
         .http1(configuration: .init(additionalChannelHandlers: [
             ExpectContinueHandler(maxBodySize: maxRequestSize), DisconnectWatch.Handler(watch: .shared),
+            HTTPFramingGuard(errorFormat: errorFormat),
         ]))
     }
 }

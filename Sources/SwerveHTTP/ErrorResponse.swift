@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
+import NIOHTTP1
 import SwerveCore
 
 /// Turns every failure into the KServe v2 error format, `{"error": "<message>"}`, with the status
@@ -33,26 +35,40 @@ enum ErrorResponse {
 
     /// The response for any error thrown while handling a request.
     static func make(for error: any Error) -> Response {
+        let (status, message, headers) = describe(error)
+        return make(status: status, message: message, headers: headers)
+    }
+
+    /// The status, message and extra headers of any error thrown while handling a request, for
+    /// every HTTP frontend's error format. Errors the client caused are 4xx whichever layer
+    /// raised them: the core, Hummingbird, JSON decoding or NIO's HTTP parser.
+    static func describe(_ error: any Error) -> (status: HTTPResponse.Status, message: String, headers: HTTPFields) {
         switch error {
         case let error as SwerveError:
             var headers: HTTPFields = [:]
             if error.code == .unavailable { headers[.retryAfter] = "1" }
             // The unread rest of an oversized body makes the connection useless: close it.
             if error.code == .payloadTooLarge { headers[.connection] = "close" }
-            return make(status: status(for: error.code), message: error.message, headers: headers)
+            return (status(for: error.code), error.message, headers)
         case let error as HTTPError:
-            let message: String
             switch error.status {
-            case .contentTooLarge: message = "request body is larger than the server's limit"
-                return make(status: error.status, message: message, headers: [.connection: "close"])
-            case .notFound: message = "Not Found"
-            default: message = error.body ?? error.status.reasonPhrase
+            case .contentTooLarge:
+                return (error.status, "request body is larger than the server's limit", [.connection: "close"])
+            case .notFound:
+                return (error.status, "Not Found", error.headers)
+            default:
+                return (error.status, error.body ?? error.status.reasonPhrase, error.headers)
             }
-            return make(status: error.status, message: message)
         case let error as DecodingError:
-            return make(status: .badRequest, message: "invalid JSON body: \(JSONErrorDescription.describe(error))")
+            return (.badRequest, "invalid JSON body: \(JSONErrorDescription.describe(error))", [:])
+        case let error as HTTPParserError:
+            // The framing is broken, so the rest of the connection cannot be read: HTTPFramingGuard
+            // closes it after this answer.
+            return (.badRequest, "malformed HTTP request: \(HTTPFramingGuard.describe(error))", [.connection: "close"])
+        case is ByteToMessageDecoderError:
+            return (.badRequest, "malformed HTTP request", [.connection: "close"])
         default:
-            return make(status: .internalServerError, message: "internal error: \(error)")
+            return (.internalServerError, "internal error: \(error)", [:])
         }
     }
 }

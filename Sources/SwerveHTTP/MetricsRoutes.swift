@@ -19,17 +19,18 @@ public struct MetricsRoutes: Sendable {
         loadedVersions = registry.makeGauge(name: "swerve_loaded_model_versions", help: "Model versions loaded and ready.")
     }
 
-    /// Builds the router.
+    /// Builds the router; errors are `{"error": "..."}` as on the KServe v2 port.
     public func makeRouter() -> Router<SwerveRequestContext> {
-        let router = Router(context: SwerveRequestContext.self)
-        router.get("/metrics") { _, _ in
+        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
+        table.router.add(middleware: ErrorMiddleware(routes: table))
+        table.get("/metrics") { _, _ in
             if let rss = ProcessMemory.residentBytes() { residentMemory.set(Double(rss)) }
             loadedVersions.set(Double(server.manager.statuses().filter { $0.state == .ready }.count))
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        return router
+        return table.router
     }
 }
 

@@ -114,7 +114,8 @@ struct ServeCommand: AsyncParsableCommand {
 
         // Services stop in reverse order: frontends first (requests in flight finish), models last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: ModelUnloaderService(server: server))
+            .init(service: ModelUnloaderService(server: server)),
+            .init(service: IdleMemoryReleaseService()),
         ]
         if allowMetrics && metricsPort != 0 {
             let registry = PrometheusCollectorRegistry()
@@ -129,10 +130,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if torchservePort != 0 {
             let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, logger: logger))
+            services.append(httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, errorFormat: .torchServe, logger: logger))
         }
         if torchserveManagementPort != 0 {
-            services.append(httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, logger: logger))
+            services.append(httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, errorFormat: .torchServe, logger: logger))
         }
         if tfservingPort != 0 {
             let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
@@ -155,10 +156,12 @@ struct ServeCommand: AsyncParsableCommand {
 
 extension ServeCommand {
     /// A Hummingbird application serving `router` on the HTTP address and `port`.
-    func httpService(_ name: String, router: Router<SwerveRequestContext>, port: Int, logger: Logger) -> ServiceGroupConfiguration.ServiceConfiguration {
+    func httpService(
+        _ name: String, router: Router<SwerveRequestContext>, port: Int, errorFormat: HTTPErrorFormat = .kserve, logger: Logger
+    ) -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
-            server: .swerveHTTP1(maxRequestSize: maxRequestSize),
+            server: .swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat),
             configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))
@@ -220,6 +223,14 @@ struct ModelLoaderService: Service {
             logger.warning("still stopping after \(timeout): failing the queued requests with 503 / UNAVAILABLE")
             server.manager.abandonQueuedRequests()
         }
+    }
+}
+
+/// Gives freed memory back to the system when requests stop (``IdleMemoryRelease``), until the
+/// server stops.
+struct IdleMemoryReleaseService: Service {
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await IdleMemoryRelease.shared.run() }
     }
 }
 

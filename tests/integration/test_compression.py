@@ -124,11 +124,29 @@ def test_tritonclient_compression_options(small_limit_server, reference, model_f
 def test_unsupported_content_encoding_is_refused(small_limit_server, encoding):
     body, _ = dense_json()
     status, headers, answer = post(small_limit_server, body, {"Content-Encoding": encoding})
-    # Triton: UNSUPPORTED ("Unsupported compression type") → 501, with Accept-Encoding naming
-    # what it does accept.
-    assert status == 501, (status, answer[:300])
+    # RFC 9110 §15.5.16: 415 Unsupported Media Type, with Accept-Encoding naming what is accepted
+    # (Triton answers 501; the client sent something the server cannot read, a 4xx).
+    assert status == 415, (status, answer[:300])
     assert json.loads(answer)["error"]
     assert "gzip" in headers.get("accept-encoding", ""), f"no Accept-Encoding in the refusal: {headers}"
+
+
+@pytest.mark.parametrize("encoding", ["gzip, gzip", "x-gzip", "deflate, gzip", "identity, gzip"])
+def test_stacked_and_alias_content_codings_are_decoded(small_limit_server, reference, model_files, encoding):
+    body, x = dense_json()
+    data = body
+    for name in [part.strip() for part in encoding.split(",")]:
+        data = {"gzip": gzip.compress, "x-gzip": gzip.compress, "deflate": zlib.compress, "identity": bytes}[name](data)
+    status, _, answer = post(small_limit_server, data, {"Content-Encoding": encoding})
+    assert status == 200, (status, answer[:300])
+    check_dense_answer(answer, x, reference, model_files)
+
+
+def test_stacked_codings_inflating_past_the_limit_are_413(small_limit_server):
+    inner = gzip.compress(b"[" * (LIMIT + 1))
+    status, _, answer = post(small_limit_server, gzip.compress(inner), {"Content-Encoding": "gzip, gzip"})
+    assert status == 413, (status, answer[:300])
+    assert json.loads(answer)["error"]
 
 
 @pytest.mark.parametrize("encoding,data", [("gzip", b"not gzip at all"), ("deflate", b"\x78\x9c garbage"),

@@ -233,7 +233,8 @@ def test_tfserving_versions_and_errors(ep):
         ("GET", f"{ep.tf}/v1/models/{MODEL}/versions/9/metadata", 404),
         ("POST", f"{ep.tf}/v1/models/no_such_model:predict", 404),
         ("POST", f"{ep.tf}/v1/models/{MODEL}/versions/9:predict", 404),
-        ("POST", f"{ep.tf}/v1/models/{MODEL}:classify", 501),
+        ("POST", f"{ep.tf}/v1/models/{MODEL}:classify", 400),
+        ("POST", f"{ep.tf}/v1/models/{MODEL}:nonsense", 400),
     ]:
         r = requests.request(method, url, json={"instances": [b64("cat.jpg")]}, timeout=30)
         assert r.status_code == status, f"{method} {url}: {r.status_code} {r.text[:300]}"

@@ -120,6 +120,8 @@ def test_only_post_is_allowed_on_the_repository_endpoints(explicit_server):
 
 
 def test_a_repository_name_in_the_path_is_not_supported(explicit_server):
+    # Triton answers its UNSUPPORTED error ("'repository_name' specification is not supported")
+    # with 501 Not Implemented; Swerve answers the same, so clients that handle it keep working.
     for path in ("/v2/repository/models2/index", "/v2/repository/models2/models/simple/load"):
         assert_json_error(requests.post(explicit_server.url + path, timeout=10), (501,))
 

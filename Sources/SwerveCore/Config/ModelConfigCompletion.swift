@@ -75,6 +75,11 @@ public struct ModelConfigCompletion: Sendable {
             }
         }
 
+        let totalInstances = config.instanceGroup.reduce(0) { $0 + Int($1.count) }
+        if totalInstances > Int(Self.maxInstances) {
+            throw SwerveError.invalid("config field 'instance_group': \(totalInstances) instances in all; at most \(Self.maxInstances)")
+        }
+
         // Batching: explicit value wins; otherwise batch when every tensor has a variable first dimension.
         let allTensors = signature.inputs + signature.outputs
         let modelCanBatch = !allTensors.isEmpty && allTensors.allSatisfy { ($0.shape.first ?? 0) == -1 }

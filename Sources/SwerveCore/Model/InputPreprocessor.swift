@@ -14,7 +14,7 @@ public protocol InputPreprocessor: Sendable {
 
 extension InputPreprocessor {
     /// Converts every element of a BYTES tensor of shape `[N]` or `[N, 1]` into a batch of rows.
-    func preprocessBatch(_ tensor: Tensor, name: String) throws -> Tensor {
+    package func preprocessBatch(_ tensor: Tensor, name: String) throws -> Tensor {
         let elements = try BytesCodec.decode(tensor.data, tensorName: name)
         guard !elements.isEmpty else {
             throw SwerveError.invalid("input '\(name)' holds no encoded image")

@@ -105,6 +105,7 @@ public final class ModelManager: Sendable {
     ///   instead of the repository's own.
     @discardableResult
     public func load(_ name: String, override: ModelOverride? = nil) async throws -> [Int] {
+        try RepositoryPath.checkModelName(name)
         let entry: ModelRepository.Entry
         let parsed: ModelConfigText.Parsed?
         do {
@@ -130,6 +131,7 @@ public final class ModelManager: Sendable {
         let uploadRoot = override.map { !$0.files.isEmpty } == true ? (entry.path as NSString).deletingLastPathComponent : nil
         let versions = VersionPolicy(parsed?.config.versionPolicy ?? .init()).select(from: entry.versions)
         guard !versions.isEmpty else {
+            if let uploadRoot { try? FileManager.default.removeItem(atPath: uploadRoot) }
             let reason = entry.versions.isEmpty
                 ? "model '\(name)' has no version folder; put the model file at \(entry.path)/1/\(backend.defaultModelFilename)"
                 : "no version of model '\(name)' matches its version_policy (found versions \(entry.versions))"
@@ -324,9 +326,22 @@ public final class ModelManager: Sendable {
         models.withLock { $0.values.allSatisfy { !$0.versions.values.contains(.loading) } }
     }
 
-    /// Runs a request on the version it names.
+    /// Runs a request on the version it names, or on the default version.
+    ///
+    /// A request without a version that finds its version retiring (a new version replaced it
+    /// between the lookup and the queue) goes to the version serving now instead of failing.
     public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
         let served = try resolve(request.modelName, version: request.modelVersion)
+        do {
+            return try await infer(request, on: served)
+        } catch let error as SwerveError where error.code == .unavailable && request.modelVersion == nil && served.pool.isRetiring {
+            let current = try resolve(request.modelName, version: nil)
+            guard current.pool !== served.pool else { throw error }
+            return try await infer(request, on: current)
+        }
+    }
+
+    private func infer(_ request: InferenceRequest, on served: ServedVersion) async throws -> InferenceResponse {
         var request = request
         if let preprocessor = served.preprocessor,
            let index = request.inputs.firstIndex(where: { $0.name == preprocessor.inputName && $0.tensor.dataType == .bytes }),
@@ -380,6 +395,7 @@ public final class ModelManager: Sendable {
     private func loadVersion(entry: ModelRepository.Entry, version: Int, parsed: ModelConfigText.Parsed?) async throws -> ServedVersion {
         let filename = parsed.flatMap { $0.config.defaultModelFilename.isEmpty ? nil : $0.config.defaultModelFilename }
             ?? backend.defaultModelFilename
+        try RepositoryPath.checkFileName(filename, field: "default_model_filename")
         let modelPath = entry.versionPath(version) + "/" + filename
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw SwerveError.invalid("model file '\(modelPath)' not found")
@@ -426,6 +442,7 @@ public final class ModelManager: Sendable {
             if output.labelFilename.isEmpty {
                 labels[output.name] = shared
             } else {
+                try RepositoryPath.checkFileName(output.labelFilename, field: "output[\(index)].label_filename")
                 guard let loaded = Classification.loadLabels(path: entry.path + "/" + output.labelFilename) else {
                     throw SwerveError.invalid("config field 'output[\(index)].label_filename': cannot read '\(entry.path)/\(output.labelFilename)'")
                 }

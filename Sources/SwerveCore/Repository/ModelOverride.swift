@@ -19,6 +19,7 @@ public struct ModelOverride: Sendable {
     func materialize(name: String, repository: ModelRepository, modelFilename: String) throws -> (ModelRepository.Entry, ModelConfigText.Parsed?) {
         var parsed: ModelConfigText.Parsed?
         if let configJSON {
+            try JSONNesting.check(configJSON.utf8)
             do {
                 let config = try Inference_ModelConfig(jsonString: configJSON)
                 let keys = (try? JSONSerialization.jsonObject(with: Data(configJSON.utf8)) as? [String: Any])?.keys ?? [String: Any]().keys
@@ -37,22 +38,31 @@ public struct ModelOverride: Sendable {
         guard parsed != nil else {
             throw SwerveError.invalid("model files given with 'file:' parameters need a 'config' parameter too")
         }
+        // Every name is checked before the first file is written, inside a folder made for this
+        // request alone, which goes again if anything fails.
+        try RepositoryPath.checkModelName(name)
+        let uploads = try files.map { (components: try RepositoryPath.uploadComponents($0.key), path: $0.key, bytes: $0.value) }
         let root = NSTemporaryDirectory() + "swerve-override-" + UUID().uuidString
         let fm = FileManager.default
-        for (path, bytes) in files {
-            let parts = path.split(separator: "/")
-            guard !path.hasPrefix("/"), !parts.isEmpty, !parts.contains(".."), !parts.contains(".") else {
-                throw SwerveError.invalid("file parameter 'file:\(path)' must be a relative path inside the model folder")
+        do {
+            for upload in uploads {
+                let folder = ([root, name] + upload.components.dropLast()).joined(separator: "/")
+                do {
+                    try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                } catch {
+                    throw SwerveError.invalid("cannot write the uploaded file '\(upload.path)': a file and a folder share a name")
+                }
+                guard fm.createFile(atPath: folder + "/" + upload.components.last!, contents: Data(upload.bytes)) else {
+                    throw SwerveError.invalid("cannot write the uploaded file '\(upload.path)': a file and a folder share a name")
+                }
             }
-            let target = root + "/" + name + "/" + path
-            try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            guard fm.createFile(atPath: target, contents: Data(bytes)) else {
-                throw SwerveError.internal("cannot write the uploaded file '\(path)'")
+            guard let entry = ModelRepository(root: root).entry(named: name), !entry.versions.isEmpty else {
+                throw SwerveError.invalid("the uploaded files hold no numeric version folder (use 'file:1/\(modelFilename)')")
             }
+            return (ModelRepository.Entry(name: entry.name, path: entry.path, versions: entry.versions, configText: nil), parsed)
+        } catch {
+            try? fm.removeItem(atPath: root)
+            throw error
         }
-        guard let entry = ModelRepository(root: root).entry(named: name), !entry.versions.isEmpty else {
-            throw SwerveError.invalid("the uploaded files hold no numeric version folder (use 'file:1/\(modelFilename)')")
-        }
-        return (ModelRepository.Entry(name: entry.name, path: entry.path, versions: entry.versions, configText: nil), parsed)
     }
 }

@@ -35,6 +35,13 @@ final class InstancePool: @unchecked Sendable {
     static let inlineLimit: Duration = .microseconds(100)
 
     private let condition = NSCondition()
+
+    /// Whether the pool has been told to stop (its version is being unloaded or replaced).
+    var isRetiring: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping
+    }
     private var queue: Deque<Job> = []
     private var nextID: UInt64 = 0
     private var stopping = false

@@ -4,6 +4,11 @@ import Logging
 /// not the slow one: Triton's `model_warmup` samples when the configuration has them, otherwise
 /// one run per instance on zeros with every variable dimension set to 1.
 enum Warmup {
+    /// The most bytes one warm-up input may take.
+    static let maxInputBytes = 256 << 20
+    /// The most runs one warm-up sample may ask for.
+    static let maxCount = 1000
+
     /// One warm-up sample: the inputs and how many times to run them.
     struct Sample {
         var name: String
@@ -15,13 +20,21 @@ enum Warmup {
     /// - Throws: `invalidArgument` naming the `model_warmup` field at fault.
     static func samples(config: Inference_ModelConfig, io: ModelIO) throws -> (samples: [Sample], declared: Bool) {
         guard !config.modelWarmup.isEmpty else {
-            let inputs = io.inputs.filter { !io.optionalInputs.contains($0.name) }.map { spec in
-                NamedTensor(name: spec.name, tensor: zeros(spec.dataType, shape: spec.shape.map { $0 == -1 ? 1 : $0 }))
+            let inputs = try io.inputs.filter { !io.optionalInputs.contains($0.name) }.map { spec in
+                let shape = spec.shape.map { $0 == -1 ? 1 : $0 }
+                try checkSize(shape, type: spec.dataType, field: "input '\(spec.name)' dims")
+                return NamedTensor(name: spec.name, tensor: zeros(spec.dataType, shape: shape))
             }
             return ([Sample(name: "zeros", inputs: inputs, count: 1)], false)
         }
         return (try config.modelWarmup.enumerated().map { index, warmup in
             let batch = max(1, Int(warmup.batchSize))
+            guard io.maxBatchSize == 0 || batch <= io.maxBatchSize else {
+                throw SwerveError.invalid("config field 'model_warmup[\(index)].batch_size': \(batch) is more than max_batch_size \(io.maxBatchSize)")
+            }
+            guard warmup.count <= maxCount else {
+                throw SwerveError.invalid("config field 'model_warmup[\(index)].count': \(warmup.count) must be at most \(maxCount)")
+            }
             let inputs = try warmup.inputs.sorted { $0.key < $1.key }.map { name, input in
                 guard let spec = io.input(named: name) else {
                     throw SwerveError.invalid("config field 'model_warmup[\(index)].inputs': '\(name)' is not an input of the model")
@@ -34,6 +47,7 @@ enum Warmup {
                 }
                 let dims = input.dims.map { Int($0) }
                 let shape = (io.maxBatchSize > 0 ? [batch] : []) + dims
+                try checkSize(shape, type: type, field: "model_warmup[\(index)].inputs[\(name)].dims")
                 if case .randomData? = input.inputDataType {
                     return NamedTensor(name: name, tensor: random(type, shape: shape))
                 }
@@ -58,6 +72,21 @@ enum Warmup {
                 }
                 logger.warning("model '\(config.name)': warm-up run on zeros failed (the model is served anyway): \(error)")
             }
+        }
+    }
+
+    /// - Throws: `invalidArgument` naming `field` when `shape` has a negative dimension or its
+    ///   tensor would take more than ``maxInputBytes``.
+    private static func checkSize(_ shape: [Int], type: DataType, field: String) throws {
+        let count: Int
+        do {
+            count = try Shape.elementCount(shape, tensorName: field)
+        } catch let error as SwerveError {
+            throw SwerveError.invalid("config field '\(field)': \(error.message)")
+        }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: type.byteSize ?? 5)
+        guard !overflow, bytes <= maxInputBytes else {
+            throw SwerveError.invalid("config field '\(field)': a warm-up input of shape \(Shape.describe(shape)) would take more than \(maxInputBytes >> 20) MiB")
         }
     }
 

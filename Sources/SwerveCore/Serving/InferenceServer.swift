@@ -165,6 +165,7 @@ public final class InferenceServer: Sendable {
 
     /// Runs one inference request.
     public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
-        try await manager.infer(request)
+        IdleMemoryRelease.shared.noteActivity()
+        return try await manager.infer(request)
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import SwerveCore
 
 /// The JSON part of a KServe v2 inference request, decoded straight into core tensors.
-struct InferRequestJSON: Decodable {
+package struct InferRequestJSON: Decodable {
     struct Input: Decodable {
         var name: String
         var dataType: DataType
@@ -65,7 +65,8 @@ struct InferRequestJSON: Decodable {
 
     /// Parses the JSON header of a request.
     /// - Throws: ``SwerveError`` (`invalidArgument`) describing the first problem.
-    static func parse(_ bytes: some Collection<UInt8>) throws -> InferRequestJSON {
+    package static func parse(_ bytes: some Collection<UInt8>) throws -> InferRequestJSON {
+        try JSONNesting.check(bytes)
         do {
             return try decoder.decode(InferRequestJSON.self, from: Data(bytes))
         } catch let error as DecodingError {

@@ -63,6 +63,7 @@ final class FrontendSettings: Sendable {
     }
 
     func updateLogging(_ body: [UInt8]) throws -> [UInt8] {
+        try JSONNesting.check(body)
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             throw SwerveError.invalid("the logging settings must be a JSON object")
         }
@@ -90,6 +91,7 @@ final class FrontendSettings: Sendable {
     }
 
     func updateTrace(_ body: [UInt8]) throws -> [UInt8] {
+        try JSONNesting.check(body)
         guard (try? JSONSerialization.jsonObject(with: Data(body))) is [String: Any] else {
             throw SwerveError.invalid("the trace settings must be a JSON object")
         }

@@ -45,6 +45,7 @@ extension KServeRoutes {
 
     /// Reads `{"parameters": {"config": "<json>", "file:<path>": "<base64>"}}`.
     private func parseLoadParameters(_ body: [UInt8]) throws -> ModelOverride? {
+        try JSONNesting.check(body)
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
             throw SwerveError.invalid("the load request body must be a JSON object")
         }
@@ -74,6 +75,7 @@ extension KServeRoutes {
 
 /// Decodes a small JSON body, mapping decoding errors to 400.
 func decodeJSON<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
+    try JSONNesting.check(body)
     do {
         return try JSONDecoder().decode(type, from: Data(body))
     } catch let error as DecodingError {

@@ -107,11 +107,8 @@ public struct KServeRoutes: Sendable {
             servedVersion = servedVersion ?? (try? server.manager.resolve(model, version: nil).version)
             return response
         } catch {
-            var response = ErrorResponse.make(for: error)
+            let response = ErrorResponse.make(for: error)
             status = response.status
-            if status == .notImplemented, request.headers[.contentEncoding] != nil {
-                response.headers[.acceptEncoding] = "gzip, deflate"
-            }
             if status == .contentTooLarge { context.closeConnectionSoon() }
             if response.status.code >= 500 {
                 context.logger.error("infer failed", metadata: ["model": "\(model)", "request_id": "\(requestID ?? context.id)", "error": "\(error)"])
@@ -128,45 +125,15 @@ public struct KServeRoutes: Sendable {
         _ = try server.manager.resolve(model, version: version)  // unknown model: 404 before reading the body
         let body = try Compression.decompress(
             try await collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
-        var headerLength = body.count
-        var rawBinary = false
-        if let field = request.headers[.inferenceHeaderContentLength] {
-            guard let value = Int(field), value >= 0, value <= body.count else {
-                throw SwerveError.invalid(
-                    "Inference-Header-Content-Length '\(field)' must be a number between 0 and the body length \(body.count)")
-            }
-            headerLength = value
-            rawBinary = value == 0
-        }
-        if rawBinary {
+        let headerLength = try InferRequestBody.headerLength(field: request.headers[.inferenceHeaderContentLength], bodyCount: body.count)
+        if headerLength == 0, request.headers[.inferenceHeaderContentLength] != nil {
             return try await inferRaw(
                 body, model: model, version: version, cancellation: cancellation, acceptEncoding: request.headers[.acceptEncoding])
         }
-        let header = try InferRequestJSON.parse(body[0..<headerLength])
+        let split = try InferRequestBody.split(body, headerLength: headerLength)
+        let header = split.header
         requestID = header.id
-        var binaryOffset = headerLength
-        var inputs: [NamedTensor] = []
-        inputs.reserveCapacity(header.inputs.count)
-        for input in header.inputs {
-            if let data = input.data {
-                inputs.append(NamedTensor(name: input.name, tensor: Tensor(dataType: input.dataType, shape: input.shape, data: data)))
-                continue
-            }
-            guard let size = input.parameters?["binary_data_size"]?.value.intValue, size >= 0 else {
-                throw SwerveError.invalid("input '\(input.name)': binary_data_size must be a non-negative integer")
-            }
-            guard size <= body.count - binaryOffset else {
-                throw SwerveError.invalid(
-                    "input '\(input.name)': binary_data_size \(size) is more than the \(body.count - binaryOffset) bytes of binary data left in the body")
-            }
-            let bytes = Array(body[binaryOffset..<(binaryOffset + Int(size))])
-            binaryOffset += Int(size)
-            let tensor = try Tensor.validated(name: input.name, dataType: input.dataType, shape: input.shape, data: bytes)
-            inputs.append(NamedTensor(name: input.name, tensor: tensor))
-        }
-        guard binaryOffset == body.count else {
-            throw SwerveError.invalid("the body has \(body.count - binaryOffset) bytes of binary data that no input claims (check binary_data_size)")
-        }
+        let inputs = split.inputs
 
         let requestBinary = header.parameters?["binary_data_output"]?.value.boolValue ?? false
         var binaryOutputs = Set<String>()

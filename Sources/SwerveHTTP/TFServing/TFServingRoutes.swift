@@ -132,37 +132,18 @@ public struct TFServingRoutes: Sendable {
         _ request: Request, model: String, version: Int?, method: String, cancellation: CancellationSignal
     ) async throws -> Response {
         guard method == "predict" else {
-            throw SwerveError(.unsupported, "method ':\(method)' is not supported; Swerve serves ':predict'")
+            // TF Serving answers a method it does not know with 400 "Malformed request"; its
+            // tf.Example methods (classify, regress) are not served here, also a 400.
+            if method == "classify" || method == "regress" {
+                throw SwerveError.invalid("method ':\(method)' is not supported; Swerve serves ':predict'")
+            }
+            throw SwerveError.invalid("Malformed request: POST \(request.uri.path.prefix(200))")
         }
         let served = try resolve(model, version: version)
         let body = try await KServeRoutes(server: server, options: options).collectBody(request)
-        let parsed: Any
-        do {
-            parsed = try JSONSerialization.jsonObject(with: Data(TFServingNonFinite.markTokens(in: body) ?? body), options: [])
-        } catch {
-            throw SwerveError.invalid("the body is not valid JSON: \(error.localizedDescription)")
-        }
-        guard let object = parsed as? [String: Any] else {
-            throw SwerveError.invalid("the body must be a JSON object with 'instances' or 'inputs'")
-        }
-        try checkSignature(object["signature_name"])
-        let rowFormat: Bool
-        var inputs: [NamedTensor] = []
-        switch (object["instances"], object["inputs"]) {
-        case (let instances?, nil):
-            rowFormat = true
-            guard let list = instances as? [Any], !list.isEmpty else {
-                throw SwerveError.invalid("'instances' must be a non-empty list")
-            }
-            inputs = try rowInputs(list, io: served.io, imageInput: served.preprocessor?.inputName)
-        case (nil, let columns?):
-            rowFormat = false
-            inputs = try columnInputs(columns, io: served.io, imageInput: served.preprocessor?.inputName)
-        case (nil, nil):
-            throw SwerveError.invalid("the body must have 'instances' (row format) or 'inputs' (columnar format)")
-        default:
-            throw SwerveError.invalid("the body must have either 'instances' or 'inputs', not both")
-        }
+        let parsed = try TFServingPredictRequest.parse(body, io: served.io, imageInput: served.preprocessor?.inputName)
+        let rowFormat = parsed.rowFormat
+        let inputs = parsed.inputs
         let response = try await server.infer(
             InferenceRequest(modelName: model, modelVersion: served.version, inputs: inputs, cancellation: cancellation))
         var writer = JSONWriter()
@@ -197,66 +178,6 @@ public struct TFServingRoutes: Sendable {
         return jsonResponse(writer.bytes)
     }
 
-    /// The model has one signature, `serving_default` (as its metadata says); an empty or absent
-    /// `signature_name` means it too. Others are refused as TensorFlow Serving refuses them.
-    private func checkSignature(_ value: Any?) throws {
-        guard let value else { return }
-        guard let name = value as? String else {
-            throw SwerveError.invalid("'signature_name' must be a string")
-        }
-        guard name.isEmpty || name == Self.signatureName else {
-            throw SwerveError.invalid("Serving signature name: \"\(name)\" not found in signature def; this model has \"\(Self.signatureName)\"")
-        }
-    }
-
     /// The name of the one signature every model has.
     static let signatureName = "serving_default"
-
-    /// Row format: one value per example (single input) or one object per example.
-    private func rowInputs(_ instances: [Any], io: ModelIO, imageInput: String?) throws -> [NamedTensor] {
-        if io.inputs.count == 1, let spec = io.inputs.first, !(instances.first is [String: Any]) || isB64(instances.first) {
-            return [NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: instances, dataType: type(of: spec, imageInput), name: spec.name))]
-        }
-        return try io.inputs.compactMap { spec in
-            let values = try instances.map { instance -> Any? in
-                guard let object = instance as? [String: Any] else {
-                    throw SwerveError.invalid("with several inputs every instance must be an object of input names")
-                }
-                return object[spec.name]
-            }
-            if values.allSatisfy({ $0 == nil }) {
-                if io.optionalInputs.contains(spec.name) { return nil }
-                throw SwerveError.invalid("missing input '\(spec.name)' in the instances")
-            }
-            guard values.allSatisfy({ $0 != nil }) else {
-                throw SwerveError.invalid("input '\(spec.name)' is missing from some instances")
-            }
-            return NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: values.map { $0! }, dataType: type(of: spec, imageInput), name: spec.name))
-        }
-    }
-
-    /// Columnar format: a value for the single input, or an object of input names.
-    private func columnInputs(_ columns: Any, io: ModelIO, imageInput: String?) throws -> [NamedTensor] {
-        if let object = columns as? [String: Any], !isB64(columns) {
-            return try object.map { name, value in
-                guard let spec = io.input(named: name) else {
-                    throw SwerveError.invalid("unexpected input '\(name)'; the model's inputs are \(io.inputs.map { "'\($0.name)'" }.joined(separator: ", "))")
-                }
-                return NamedTensor(name: name, tensor: try TFServingTensorJSON.tensor(from: value, dataType: type(of: spec, imageInput), name: name))
-            }
-        }
-        guard io.inputs.count == 1, let spec = io.inputs.first else {
-            throw SwerveError.invalid("the model has several inputs: give 'inputs' as an object of input names")
-        }
-        return [NamedTensor(name: spec.name, tensor: try TFServingTensorJSON.tensor(from: columns, dataType: type(of: spec, imageInput), name: spec.name))]
-    }
-
-    /// The type values of an input are read as: encoded images (BYTES) for the model's image input.
-    private func type(of spec: TensorSpec, _ imageInput: String?) -> DataType {
-        spec.name == imageInput ? .bytes : spec.dataType
-    }
-
-    private func isB64(_ value: Any?) -> Bool {
-        (value as? [String: Any]).map { $0.count == 1 && $0["b64"] != nil } ?? false
-    }
 }

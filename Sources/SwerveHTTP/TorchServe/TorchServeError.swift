@@ -12,6 +12,7 @@ enum TorchServeError {
         case 405: "MethodNotAllowedException"
         case 409: "ConflictException"
         case 413: "RequestEntityTooLargeException"
+        case 415: "UnsupportedMediaTypeException"
         case 503: "ServiceUnavailableException"
         case 500...: "InternalServerException"
         default: "BadRequestException"
@@ -29,22 +30,16 @@ enum TorchServeError {
 
     /// The status and message for any error.
     static func describe(_ error: any Error) -> (HTTPResponse.Status, String) {
-        let response = ErrorResponse.make(for: error)
-        let message: String
-        switch error {
-        case let error as SwerveError: message = error.message
-        case let error as HTTPError: message = error.body ?? error.status.reasonPhrase
-        default: message = "\(error)"
-        }
-        return (response.status, message)
+        let (status, message, _) = ErrorResponse.describe(error)
+        return (status, message)
     }
 
     static func response(for error: any Error) -> Response {
-        let (status, message) = describe(error)
+        let (status, message, extraHeaders) = ErrorResponse.describe(error)
         var writer = JSONWriter()
         write(status: status, message: message, to: &writer)
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if status == .serviceUnavailable { headers[.retryAfter] = "1" }
+        var headers = extraHeaders
+        headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: writer.bytes)))
     }
 }

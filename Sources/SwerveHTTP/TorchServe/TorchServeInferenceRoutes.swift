@@ -55,7 +55,7 @@ public struct TorchServeInferenceRoutes: Sendable {
         }
         let body = try await KServeRoutes(server: server, options: options).collectBody(request)
         let images: [[UInt8]]
-        if let boundary = MultipartBody.boundary(contentType: request.headers[.contentType]) {
+        if let boundary = try MultipartBody.boundary(contentType: request.headers[.contentType]) {
             let parts = try MultipartBody.parse(body, boundary: boundary)
             // TorchServe's image handlers read "data" or "body"; curl users often write "file".
             let named = parts.filter { ["data", "body", "file"].contains($0.name ?? "") }

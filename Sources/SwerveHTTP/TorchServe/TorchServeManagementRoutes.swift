@@ -153,13 +153,13 @@ public struct TorchServeManagementRoutes: Sendable {
             throw SwerveError(.alreadyExists, "Model \(name) is already registered; scale it with PUT /models/\(name)?min_worker=N or unregister it first")
         }
         var config = try entry.configText.map(ModelConfigText.parse)?.config ?? Inference_ModelConfig()
-        if let workers = try intParameter(query, "initial_workers") {
+        if let workers = try intParameter(query, "initial_workers", in: Self.workerRange) {
             config.instanceGroup = [instanceGroup(name, count: workers)]
         }
-        if let batch = try intParameter(query, "batch_size") {
-            config.maxBatchSize = Int32(clamping: batch)
+        if let batch = try intParameter(query, "batch_size", in: Self.batchSizeRange) {
+            config.maxBatchSize = Int32(batch)
         }
-        if let delay = try intParameter(query, "max_batch_delay") {
+        if let delay = try intParameter(query, "max_batch_delay", in: Self.batchDelayRange) {
             var dynamic = config.dynamicBatching
             dynamic.maxQueueDelayMicroseconds = UInt64(delay) * 1000
             config.dynamicBatching = dynamic
@@ -174,7 +174,7 @@ public struct TorchServeManagementRoutes: Sendable {
     /// with `DELETE /models/{m}/{v}` does not come back).
     private func scale(_ name: String, _ query: Parameters) async throws -> Response {
         let served = try TorchServeLookup.resolve(server, model: name, version: nil)
-        guard let workers = try intParameter(query, "min_worker") ?? intParameter(query, "max_worker") else {
+        guard let workers = try intParameter(query, "min_worker", in: Self.workerRange) ?? intParameter(query, "max_worker", in: Self.workerRange) else {
             throw SwerveError.invalid("Parameter min_worker is required.")
         }
         var config = served.config
@@ -194,17 +194,24 @@ public struct TorchServeManagementRoutes: Sendable {
         var group = Inference_ModelInstanceGroup()
         group.name = name
         group.kind = .cpu
-        group.count = Int32(clamping: count)
+        group.count = Int32(count)
         return group
     }
 
-    private func intParameter(_ query: Parameters, _ key: String) throws -> Int? {
+    /// Workers (instances) a model may have.
+    static let workerRange = 1...Int(ModelConfigCompletion.maxInstances)
+    /// `batch_size`: the model's max_batch_size.
+    static let batchSizeRange = 1...1_000_000
+    /// `max_batch_delay` in milliseconds: up to an hour.
+    static let batchDelayRange = 0...3_600_000
+
+    /// An integer query parameter, nil when absent.
+    /// - Throws: `invalidArgument` naming the parameter and its range when the text is not an
+    ///   integer in `range` (checked before any arithmetic, so no value can overflow).
+    private func intParameter(_ query: Parameters, _ key: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let text = query[Substring(key)] else { return nil }
-        guard let value = Int(text), value > 0 else {
-            throw SwerveError.invalid("Parameter \(key) must be a positive integer, not '\(text)'")
-        }
-        if key.hasSuffix("worker") || key.hasSuffix("workers"), value > Int(ModelConfigCompletion.maxInstances) {
-            throw SwerveError.invalid("Parameter \(key) must be at most \(ModelConfigCompletion.maxInstances), not \(value)")
+        guard let value = Int(text), range.contains(value) else {
+            throw SwerveError.invalid("Parameter \(key) must be an integer from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return value
     }
