@@ -93,6 +93,12 @@ final class HTTPFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 refuse(context: context, status: .methodNotAllowed, message: "CONNECT is not supported")
                 return
             }
+            if head.headerFields[.host] != nil {
+                // The first Host became the authority; another one is left in the fields.
+                // RFC 9112 §3.2: more than one Host field is a 400.
+                refuse(context: context, status: .badRequest, message: "malformed HTTP request: more than one Host header")
+                return
+            }
             exchange.requestOpen = true
             exchange.inFlight = true
             IdleMemoryRelease.shared.noteActivity()
@@ -161,6 +167,12 @@ final class HTTPFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
         channel.close(mode: .output, promise: nil)
         channel.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
         context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // A closed connection frees its buffers: worth a release when requests stop.
+        IdleMemoryRelease.shared.noteActivity()
+        context.fireChannelInactive()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -38,6 +38,7 @@ struct ORTAPI: Sendable {
                                                   //  size_t nOut, OrtValue** out)
         case createSessionOptions = 10            // (OrtSessionOptions** out)
         case setSessionExecutionMode = 13         // (OrtSessionOptions*, ExecutionMode)
+        case disableCpuMemArena = 19              // (OrtSessionOptions*)
         case setSessionGraphOptimizationLevel = 23  // (OrtSessionOptions*, GraphOptimizationLevel)
         case setIntraOpNumThreads = 24            // (OrtSessionOptions*, int)
         case setInterOpNumThreads = 25            // (OrtSessionOptions*, int)
@@ -88,6 +89,7 @@ struct ORTAPI: Sendable {
     let run: @convention(c) (Handle?, Handle?, CNames, UnsafePointer<Handle?>?, Int, CNames, Int, Out<Handle?>) -> Status
     let createSessionOptions: @convention(c) (Out<Handle?>) -> Status
     let setSessionExecutionMode: @convention(c) (Handle?, Int32) -> Status
+    let disableCpuMemArena: @convention(c) (Handle?) -> Status
     let setSessionGraphOptimizationLevel: @convention(c) (Handle?, Int32) -> Status
     let setIntraOpNumThreads: @convention(c) (Handle?, Int32) -> Status
     let setInterOpNumThreads: @convention(c) (Handle?, Int32) -> Status
@@ -143,6 +145,7 @@ struct ORTAPI: Sendable {
         run = try member(.run)
         createSessionOptions = try member(.createSessionOptions)
         setSessionExecutionMode = try member(.setSessionExecutionMode)
+        disableCpuMemArena = try member(.disableCpuMemArena)
         setSessionGraphOptimizationLevel = try member(.setSessionGraphOptimizationLevel)
         setIntraOpNumThreads = try member(.setIntraOpNumThreads)
         setInterOpNumThreads = try member(.setInterOpNumThreads)

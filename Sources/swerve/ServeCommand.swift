@@ -115,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Services stop in reverse order: frontends first (requests in flight finish), models last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: ModelUnloaderService(server: server)),
-            .init(service: IdleMemoryReleaseService()),
+            .init(service: IdleMemoryReleaseService(logger: logger)),
         ]
         if allowMetrics && metricsPort != 0 {
             let registry = PrometheusCollectorRegistry()
@@ -229,8 +229,16 @@ struct ModelLoaderService: Service {
 /// Gives freed memory back to the system when requests stop (``IdleMemoryRelease``), until the
 /// server stops.
 struct IdleMemoryReleaseService: Service {
+    let logger: Logger
+
     func run() async throws {
-        await cancelWhenGracefulShutdown { await IdleMemoryRelease.shared.run() }
+        let logger = logger
+        await cancelWhenGracefulShutdown {
+            await IdleMemoryRelease.shared.run {
+                Malloc.releaseFreedMemory()
+                logger.debug("requests stopped: freed memory returned to the system")
+            }
+        }
     }
 }
 
