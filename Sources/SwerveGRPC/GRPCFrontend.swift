@@ -75,6 +75,8 @@ public struct GRPCFrontend: Service {
                 $0.http2.maxConcurrentStreams = options.maxConcurrentStreams
                 // Flush at once: coalescing delays every unary answer by up to 100 µs.
                 $0.connection.flushCoalescing = nil
+                // A negative grpc-timeout made grpc-swift stop the process.
+                $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = GRPCTimeoutGuard.install
             })
         let drain = DrainSignal()
         let grpcServer = GRPCServer(transport: transport, services: Self.services(server: server, options: options, drain: drain))

@@ -81,19 +81,26 @@ final class DisconnectWatch: Sendable {
         typealias InboundIn = NIOAny
 
         private let watch: DisconnectWatch
+        /// The connection has closed and its entry is gone. An `inputClosed` that the HTTP
+        /// decoder passes on after that (it reports the close only once it has answered the
+        /// rest of the input, which can close the connection first) must not make a new entry:
+        /// a later connection reusing the channel's identity would find it and see its requests
+        /// cancelled at once.
+        private var closed = false
 
         init(watch: DisconnectWatch) {
             self.watch = watch
         }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if let event = event as? ChannelEvent, event == .inputClosed {
+            if !closed, let event = event as? ChannelEvent, event == .inputClosed {
                 watch.inputClosed(ObjectIdentifier(context.channel))
             }
             context.fireUserInboundEventTriggered(event)
         }
 
         func channelInactive(context: ChannelHandlerContext) {
+            closed = true
             watch.closed(ObjectIdentifier(context.channel))
             context.fireChannelInactive()
         }

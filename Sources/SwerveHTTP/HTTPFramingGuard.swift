@@ -93,7 +93,7 @@ final class HTTPFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 refuse(context: context, status: .methodNotAllowed, message: "CONNECT is not supported")
                 return
             }
-            if head.headerFields[.host] != nil {
+            if head.headerFields[HTTPField.Name("Host")!] != nil {
                 // The first Host became the authority; another one is left in the fields.
                 // RFC 9112 §3.2: more than one Host field is a 400.
                 refuse(context: context, status: .badRequest, message: "malformed HTTP request: more than one Host header")

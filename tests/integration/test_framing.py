@@ -83,6 +83,7 @@ MALFORMED = {
     "bad request line": b"GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n",
     "garbage": b"\x00\x01\x02\xff\xfe not http at all\r\n\r\n",
     "bad header line": b"GET /v2 HTTP/1.1\r\nHost x\r\n\r\n",
+    "two Host headers": b"GET /v2/health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n\r\n",
     "two content lengths": b"POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
 }
 
@@ -147,3 +148,45 @@ def test_a_good_request_after_the_refusals_is_answered(framing_server):
     assert status == 200, answer[:300]
     outputs = {o["name"]: o["data"] for o in json.loads(answer)["outputs"]}
     assert outputs["OUTPUT0"] == [i + 1 for i in range(16)] and outputs["OUTPUT1"] == [i - 1 for i in range(16)]
+
+
+def test_cut_off_connections_do_not_cancel_requests_on_other_connections(framing_server):
+    """A connection that half-closes inside its request head used to leave a "client gone" mark
+    behind its close; a new connection that reused the closed channel's identity then had its
+    request cancelled at once (a third of fresh-connection requests, under this load)."""
+    import threading
+    body = json.dumps({"inputs": [
+        {"name": "INPUT0", "shape": [1, 16], "datatype": "INT32", "data": list(range(16))},
+        {"name": "INPUT1", "shape": [1, 16], "datatype": "INT32", "data": [1] * 16}]}).encode()
+    request = (b"POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    deadline = time.monotonic() + 4
+    answers: list[int] = []
+
+    def cut_off():
+        while time.monotonic() < deadline:
+            exchange_quietly(framing_server.port, b"GET /v2/health/liv")
+
+    def good():
+        while time.monotonic() < deadline:
+            answers.append(exchange(framing_server.port, request)[0])
+
+    threads = [threading.Thread(target=cut_off) for _ in range(3)] + [threading.Thread(target=good) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) > 50, f"only {len(answers)} requests in 4 s"
+    assert answers.count(200) == len(answers), f"{len(answers) - answers.count(200)} of {len(answers)} good requests failed"
+
+
+def exchange_quietly(port: int, data: bytes) -> None:
+    """Sends `data`, half-closes and reads until the server closes, ignoring what it answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=CLOSE_WITHIN_S) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        try:
+            while sock.recv(65536):
+                pass
+        except OSError:
+            pass

@@ -78,6 +78,8 @@ def test_deeply_nested_json_on_tf_serving_and_in_a_config_override(explicit_serv
     {"model_warmup": [{"name": "w", "batch_size": 1, "count": 4000000000,
                        "inputs": {"INPUT0": {"data_type": "TYPE_INT32", "dims": [16], "zero_data": True}}}]},
     {"instance_group": [{"count": 64, "kind": "KIND_CPU"}, {"count": 64, "kind": "KIND_CPU"}]},
+    {"dynamic_batching": {"preferred_batch_size": [-1]}},
+    {"max_batch_size": 8, "dynamic_batching": {"preferred_batch_size": [9]}},
     {"default_model_filename": "../../../../etc/passwd"},
     {"output": [{"name": "OUTPUT0", "label_filename": "../../../../etc/passwd"}]},
 ])
@@ -144,3 +146,27 @@ def test_failed_uploads_leave_no_folder_behind(explicit_server, tmpdir_for_serve
                               json={"parameters": {"config": "{}", **parameters}})
             assert r.status_code == 400 and r.json()["error"], r.text[:300]
     assert files_under(tmpdir_for_server) == before, "failed uploads left folders in the temporary folder"
+
+
+@pytest.mark.parametrize("timeout", [b"-1S", b"-9999999", b"-0n", b"-5m"])
+def test_a_negative_grpc_timeout_ends_the_call_not_the_server(explicit_server, timeout):
+    """grpc-swift asserted on a negative grpc-timeout and stopped the process; now the call is
+    read as already past its deadline and ends, and the server keeps serving."""
+    import numpy as np
+    import tritonclient.grpc as grpcclient
+    from attack.h2_transport import DATA, END_HEADERS, END_STREAM, HEADERS, connection_start, exchange, frame, \
+        grpc_headers, grpc_message, hpack
+
+    port = ports_of(explicit_server)["grpc"]
+    headers = grpc_headers(b"/inference.GRPCInferenceService/ModelInfer", [(b"grpc-timeout", timeout)])
+    data = (connection_start() + frame(HEADERS, END_HEADERS, 1, hpack(headers))
+            + frame(DATA, END_STREAM, 1, grpc_message(b"\x0a\x06simple")))
+    answer = exchange(port, data, half_close=False, timeout=10)
+    assert answer.ending in ("stream ended", "RST_STREAM"), answer.summary()
+    assert explicit_server.alive(), explicit_server.log_tail()
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{port}")
+    a = np.arange(16, dtype=np.int32).reshape(1, 16)
+    inputs = [grpcclient.InferInput("INPUT0", [1, 16], "INT32"), grpcclient.InferInput("INPUT1", [1, 16], "INT32")]
+    inputs[0].set_data_from_numpy(a)
+    inputs[1].set_data_from_numpy(a)
+    assert (client.infer("simple", inputs).as_numpy("OUTPUT0") == 2 * a).all()

@@ -102,6 +102,12 @@ public struct ModelConfigCompletion: Sendable {
             dynamic.preferredBatchSize = [Int32(min(8, Int(config.maxBatchSize)))]
             config.dynamicBatching = dynamic
         }
+        if case .dynamicBatching(let dynamic)? = config.schedulingChoice {
+            for (index, size) in dynamic.preferredBatchSize.enumerated() where size < 1 || (batching && size > config.maxBatchSize) {
+                throw SwerveError.invalid(
+                    "config field 'dynamic_batching.preferred_batch_size[\(index)]': \(size) must be between 1 and max_batch_size \(config.maxBatchSize)")
+            }
+        }
         if batching && !modelCanBatch {
             let fixed = allTensors.first { ($0.shape.first ?? 0) != -1 }!
             throw SwerveError.invalid(
