@@ -3,8 +3,10 @@ SHELL := /bin/bash
 PYTHON := .venv/bin/python
 EXAMPLES := examples/models
 HTTP_PORT ?= 8000
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
-.PHONY: setup build build-debug models serve test unit-test integration-test proto clean bench
+.PHONY: setup build build-debug models serve test unit-test integration-test proto clean bench soak fuzz
 
 setup:  ## Debian packages and the Python virtual environment (.venv)
 	@scripts/setup.sh
@@ -36,6 +38,15 @@ integration-test: build-debug
 bench: build  ## release build, bench models, every scenario (~15 min): BENCHMARKS.md (BENCH_ARGS=--quick: ~2 min)
 	swift build -c release --product swerve-image-bench
 	$(PYTHON) -m bench $(BENCH_ARGS)
+
+fuzz: setup  ## libFuzzer + ASan over every parser (Fuzz/README.md): FUZZ_SECONDS per target (60), FUZZ_TARGETS to pick some
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_TARGETS="$(FUZZ_TARGETS)" scripts/fuzz.sh
+
+SOAK_INPUTS ?= 100000
+SOAK_MINUTES ?= 30
+soak: build  ## issue 13's long attack: SOAK_INPUTS hostile inputs, SOAK_MINUTES of mixed load; figures into BENCHMARKS.md
+	cd tests/integration && SWERVE_BIN=$${SWERVE_BIN:-$(CURDIR)/.build/release/swerve} ../../$(PYTHON) -m attack \
+	  --inputs $(SOAK_INPUTS) --soak-minutes $(SOAK_MINUTES) --benchmarks $(CURDIR)/BENCHMARKS.md
 
 # Regenerates the committed Swift code from proto/*.proto. Needs Debian's protobuf-compiler and
 # builds swift-protobuf's protoc-gen-swift and grpc-swift-protobuf's protoc-gen-grpc-swift-2

@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import SwerveCore
 
@@ -66,7 +67,12 @@ public struct GRPCFrontend: Service {
     }
 
     /// Serves until graceful shutdown.
+    ///
+    /// gRPC has event loops of its own, apart from the HTTP listeners': a client streaming a
+    /// megabyte of HTTP/2 frames then never delays an HTTP liveness probe waiting on the same loop.
     public func run() async throws {
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, CPUBudget.available()))
+        defer { eventLoops.shutdownGracefully { _ in } }
         let transport = HTTP2ServerTransport.Posix(
             address: try Self.bindAddress(host: options.address, port: options.port),
             transportSecurity: .plaintext,
@@ -77,7 +83,8 @@ public struct GRPCFrontend: Service {
                 $0.connection.flushCoalescing = nil
                 // A negative grpc-timeout made grpc-swift stop the process.
                 $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = GRPCTimeoutGuard.install
-            })
+            },
+            eventLoopGroup: eventLoops)
         let drain = DrainSignal()
         let grpcServer = GRPCServer(transport: transport, services: Self.services(server: server, options: options, drain: drain))
         let logger = self.logger

@@ -32,7 +32,8 @@ struct SizeLimitedDeserializer<Message: SwiftProtobuf.Message & Sendable>: Messa
     }
 }
 
-/// Registers ``KServeGRPCService`` with its large-message calls decoded under the size limit.
+/// Registers ``KServeGRPCService`` with every call's request decoded under the size limit, so that
+/// any message over `--grpc-max-message-size` gets `RESOURCE_EXHAUSTED`, as gRPC's own limit answers.
 struct SizeLimitedKServeService: RegistrableRPCService {
     /// The service.
     let service: KServeGRPCService
@@ -40,29 +41,39 @@ struct SizeLimitedKServeService: RegistrableRPCService {
     let limit: Int
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        service.registerMethods(with: &router)
         let service = self.service
         typealias Method = Inference_GRPCInferenceService.Method
-        router.registerHandler(
-            forMethod: Method.ModelInfer.descriptor,
-            deserializer: SizeLimitedDeserializer<Method.ModelInfer.Input>(limit: limit),
-            serializer: ProtobufSerializer<Method.ModelInfer.Output>()
-        ) { request, context in
-            try await service.modelInfer(request: request, context: context)
-        }
-        router.registerHandler(
-            forMethod: Method.ModelStreamInfer.descriptor,
-            deserializer: SizeLimitedDeserializer<Method.ModelStreamInfer.Input>(limit: limit),
-            serializer: ProtobufSerializer<Method.ModelStreamInfer.Output>()
-        ) { request, context in
-            try await service.modelStreamInfer(request: request, context: context)
-        }
-        router.registerHandler(
-            forMethod: Method.RepositoryModelLoad.descriptor,
-            deserializer: SizeLimitedDeserializer<Method.RepositoryModelLoad.Input>(limit: limit),
-            serializer: ProtobufSerializer<Method.RepositoryModelLoad.Output>()
-        ) { request, context in
-            try await service.repositoryModelLoad(request: request, context: context)
-        }
+        router.register(Method.ServerLive.descriptor, limit: limit, service.serverLive(request:context:))
+        router.register(Method.ServerReady.descriptor, limit: limit, service.serverReady(request:context:))
+        router.register(Method.ModelReady.descriptor, limit: limit, service.modelReady(request:context:))
+        router.register(Method.ServerMetadata.descriptor, limit: limit, service.serverMetadata(request:context:))
+        router.register(Method.ModelMetadata.descriptor, limit: limit, service.modelMetadata(request:context:))
+        router.register(Method.ModelInfer.descriptor, limit: limit, service.modelInfer(request:context:))
+        router.register(Method.ModelStreamInfer.descriptor, limit: limit, service.modelStreamInfer(request:context:))
+        router.register(Method.ModelConfig.descriptor, limit: limit, service.modelConfig(request:context:))
+        router.register(Method.ModelStatistics.descriptor, limit: limit, service.modelStatistics(request:context:))
+        router.register(Method.RepositoryIndex.descriptor, limit: limit, service.repositoryIndex(request:context:))
+        router.register(Method.RepositoryModelLoad.descriptor, limit: limit, service.repositoryModelLoad(request:context:))
+        router.register(Method.RepositoryModelUnload.descriptor, limit: limit, service.repositoryModelUnload(request:context:))
+        router.register(Method.SystemSharedMemoryStatus.descriptor, limit: limit, service.systemSharedMemoryStatus(request:context:))
+        router.register(Method.SystemSharedMemoryRegister.descriptor, limit: limit, service.systemSharedMemoryRegister(request:context:))
+        router.register(Method.SystemSharedMemoryUnregister.descriptor, limit: limit, service.systemSharedMemoryUnregister(request:context:))
+        router.register(Method.CudaSharedMemoryStatus.descriptor, limit: limit, service.cudaSharedMemoryStatus(request:context:))
+        router.register(Method.CudaSharedMemoryRegister.descriptor, limit: limit, service.cudaSharedMemoryRegister(request:context:))
+        router.register(Method.CudaSharedMemoryUnregister.descriptor, limit: limit, service.cudaSharedMemoryUnregister(request:context:))
+        router.register(Method.TraceSetting.descriptor, limit: limit, service.traceSetting(request:context:))
+        router.register(Method.LogSettings.descriptor, limit: limit, service.logSettings(request:context:))
+    }
+}
+
+extension RPCRouter {
+    /// Registers one call whose request is decoded with ``SizeLimitedDeserializer``.
+    fileprivate mutating func register<Input: SwiftProtobuf.Message & Sendable, Output: SwiftProtobuf.Message & Sendable>(
+        _ method: MethodDescriptor, limit: Int,
+        _ handler: @escaping @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) {
+        registerHandler(
+            forMethod: method, deserializer: SizeLimitedDeserializer<Input>(limit: limit), serializer: ProtobufSerializer<Output>(),
+            handler: handler)
     }
 }

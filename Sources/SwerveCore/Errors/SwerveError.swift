@@ -34,11 +34,24 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
     /// The underlying error, if any, for logs.
     public var cause: (any Error & Sendable)?
 
-    /// Creates an error with a code, a message and an optional cause.
+    /// The longest message kept, in UTF-8 bytes: messages quote what clients sent (a model name,
+    /// a header), and a megabyte-long name must not become a megabyte of error body, log line
+    /// or gRPC trailer (encoding one held an event loop for a second).
+    public static let maxMessageBytes = 2048
+
+    /// Creates an error with a code, a message (cut to ``maxMessageBytes``) and an optional cause.
     public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
-        self.message = message
+        self.message = Self.bounded(message)
         self.cause = cause
+    }
+
+    private static func bounded(_ message: String) -> String {
+        let bytes = message.utf8.count
+        guard bytes > maxMessageBytes else { return message }
+        var kept = Substring(message).prefix(maxMessageBytes / 2)
+        while kept.utf8.count > maxMessageBytes - 64 { kept = kept.dropLast(kept.count / 4 + 1) }
+        return kept + "… (message of \(bytes) bytes cut)"
     }
 
     public var description: String { message }
