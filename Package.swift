@@ -171,7 +171,7 @@ let package = Package(
 )
 
 // libFuzzer targets, one per parser (Fuzz/README.md), only with SWERVE_FUZZ=1 so that the normal
-// build and tests never see them: `make fuzz` builds them with `--sanitize=fuzzer --sanitize=address`.
+// build and tests never see them: `make fuzz` (scripts/fuzz.sh) builds them with libFuzzer and ASan.
 // libFuzzer supplies `main`, so each is compiled as a library (`-parse-as-library`) and defines
 // `LLVMFuzzerTestOneInput`.
 if Context.environment["SWERVE_FUZZ"] == "1" {
@@ -184,6 +184,7 @@ if Context.environment["SWERVE_FUZZ"] == "1" {
         ("FuzzModelConfig", ["SwerveCore", "SwerveImage", "SwerveTesting"]),
         ("FuzzImageDecoder", ["SwerveImage"]),
         ("FuzzImagePipeline", ["SwerveCore", "SwerveImage"]),
+        ("FuzzGRPCInfer", ["SwerveCore", "SwerveGRPC"]),
         (
             "FuzzParameterText",
             [

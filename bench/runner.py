@@ -352,6 +352,18 @@ def _interrupt(signum, frame):
 
 # -- main -----------------------------------------------------------------------------------
 
+def kept_soak_section(path: Path) -> str:
+    """The "## Soak" section of the report being replaced (written by `make soak`), to keep at its end."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    start = text.find("\n## Soak")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + 1)
+    return "\n" + text[start + 1:end if end >= 0 else len(text)].rstrip() + "\n"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Swerve's benchmark (see bench/README.md)")
     parser.add_argument("--quick", action="store_true", help="a minute or two, for development")
@@ -453,7 +465,7 @@ def main(argv: list[str]) -> int:
     else:
         plot_links = [p for p in pngs]
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(report.render(run.results, plot_links, report_path.parent))
+    report_path.write_text(report.render(run.results, plot_links, report_path.parent) + kept_soak_section(report_path))
     results_path.write_text(json.dumps(run.results, indent=1))
     log(f"wrote {report_path}, {results_path}" + (", bench/results/latest.json, bench/plots/" if publish else ""))
     log(f"done in {run.results['duration_s'] / 60:.1f} min")

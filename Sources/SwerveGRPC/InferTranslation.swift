@@ -3,7 +3,7 @@ import SwerveCore
 
 /// Translates `ModelInferRequest` messages into core requests and core responses into
 /// `ModelInferResponse` messages, following KServe v2's tensor payload rules for gRPC.
-enum InferTranslation {
+package enum InferTranslation {
     /// The parameters that would point a tensor at a shared memory region, which Swerve does not have.
     static let sharedMemoryParameters = ["shared_memory_region", "shared_memory_offset", "shared_memory_byte_size"]
 
@@ -12,7 +12,7 @@ enum InferTranslation {
     /// Input data comes either from `raw_input_contents` (one entry per input, in input order, taken
     /// as they are) or from each input's typed `contents`, never from both.
     /// - Throws: `invalidArgument` naming the offending input when the message is malformed.
-    static func request(from message: Inference_ModelInferRequest) throws -> InferenceRequest {
+    package static func request(from message: Inference_ModelInferRequest) throws -> InferenceRequest {
         guard !message.modelName.isEmpty else {
             throw SwerveError.invalid("the request has no model_name")
         }

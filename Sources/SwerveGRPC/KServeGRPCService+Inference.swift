@@ -5,11 +5,26 @@ extension KServeGRPCService {
     /// Runs one request. Cancelling the RPC (or its deadline passing) cancels the request, which
     /// leaves the model's queue if it has not started.
     func modelInfer(request: Inference_ModelInferRequest, context: ServerContext) async throws -> Inference_ModelInferResponse {
-        try await GRPCErrorMapping.mapping {
+        try await modelInfer(request: request, context: context, timeout: nil)
+    }
+
+    /// Runs one request under the call's `timeout`: a request cancelled because that deadline
+    /// passed ends with DEADLINE_EXCEEDED, as gRPC reports a passed deadline, not CANCELLED.
+    func modelInfer(request: Inference_ModelInferRequest, context: ServerContext, timeout: Duration?) async throws -> Inference_ModelInferResponse {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        return try await GRPCErrorMapping.mapping {
             let inferenceRequest = try InferTranslation.request(from: request)
             let server = self.server
-            let response = try await RPCCancellation.run(context: context, drain: drain) {
-                try await server.infer(inferenceRequest)
+            let response: InferenceResponse
+            do {
+                response = try await RPCCancellation.run(context: context, drain: drain) {
+                    try await server.infer(inferenceRequest)
+                }
+            } catch where (error as? SwerveError)?.code == .cancelled || error is CancellationError {
+                if let deadline, ContinuousClock.now >= deadline {
+                    throw SwerveError(.deadlineExceeded, "the call's deadline passed before its request ran")
+                }
+                throw error
             }
             return InferTranslation.message(from: response)
         }

@@ -48,7 +48,13 @@ struct SizeLimitedKServeService: RegistrableRPCService {
         router.register(Method.ModelReady.descriptor, limit: limit, service.modelReady(request:context:))
         router.register(Method.ServerMetadata.descriptor, limit: limit, service.serverMetadata(request:context:))
         router.register(Method.ModelMetadata.descriptor, limit: limit, service.modelMetadata(request:context:))
-        router.register(Method.ModelInfer.descriptor, limit: limit, service.modelInfer(request:context:))
+        // ModelInfer reads the call's timeout, to tell a passed deadline from a client's cancel.
+        router.register(Method.ModelInfer.descriptor, limit: limit) { (request: StreamingServerRequest<Method.ModelInfer.Input>, context) in
+            let single = try await ServerRequest(stream: request)
+            let output = try await service.modelInfer(
+                request: single.message, context: context, timeout: GRPCTimeoutHeader.timeout(in: single.metadata))
+            return StreamingServerResponse(single: ServerResponse<Method.ModelInfer.Output>(message: output))
+        }
         router.register(Method.ModelStreamInfer.descriptor, limit: limit, service.modelStreamInfer(request:context:))
         router.register(Method.ModelConfig.descriptor, limit: limit, service.modelConfig(request:context:))
         router.register(Method.ModelStatistics.descriptor, limit: limit, service.modelStatistics(request:context:))

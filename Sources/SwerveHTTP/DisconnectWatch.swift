@@ -115,10 +115,14 @@ extension HTTPServerBuilder {
     /// - Parameters:
     ///   - maxRequestSize: the largest body the routes accept.
     ///   - errorFormat: the error body of the listener's protocol.
-    public static func swerveHTTP1(maxRequestSize: Int, errorFormat: HTTPErrorFormat = .kserve) -> HTTPServerBuilder {
+    ///   - isLive: when given, `GET /v2/health/live` is answered on the event loop while it
+    ///     returns true (``LivenessFastPath``); the KServe v2 listener gives it.
+    public static func swerveHTTP1(
+        maxRequestSize: Int, errorFormat: HTTPErrorFormat = .kserve, isLive: (@Sendable () -> Bool)? = nil
+    ) -> HTTPServerBuilder {
         .http1(configuration: .init(additionalChannelHandlers: [
             ExpectContinueHandler(maxBodySize: maxRequestSize), DisconnectWatch.Handler(watch: .shared),
             HTTPFramingGuard(errorFormat: errorFormat),
-        ]))
+        ] + (isLive.map { [LivenessFastPath(isLive: $0)] } ?? [])))
     }
 }

@@ -126,7 +126,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if httpPort != 0 {
             let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpPort, logger: logger))
+            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpPort, isLive: { server.isLive }, logger: logger))
         }
         if torchservePort != 0 {
             let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
@@ -157,11 +157,12 @@ struct ServeCommand: AsyncParsableCommand {
 extension ServeCommand {
     /// A Hummingbird application serving `router` on the HTTP address and `port`.
     func httpService(
-        _ name: String, router: Router<SwerveRequestContext>, port: Int, errorFormat: HTTPErrorFormat = .kserve, logger: Logger
+        _ name: String, router: Router<SwerveRequestContext>, port: Int, errorFormat: HTTPErrorFormat = .kserve,
+        isLive: (@Sendable () -> Bool)? = nil, logger: Logger
     ) -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
-            server: .swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat),
+            server: .swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive),
             configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))

@@ -129,7 +129,7 @@ def test_cancelled_and_timed_out_calls_leave_no_work_or_memory_behind(grpc_serve
         for thread in threads:
             thread.join(30)
         assert statuses.count("StatusCode.DEADLINE_EXCEEDED") >= 30 - fit, statuses
-        assert statuses.count("StatusCode.DEADLINE_EXCEEDED") + statuses.count("OK") == 30, statuses
+        assert statuses.count("StatusCode.DEADLINE_EXCEEDED") + statuses.count("OK") == 30, sorted(set(statuses))
         settled = slow_settled(client)
         ran = settled.execution_count - after.execution_count
         assert ran <= fit, f"{ran} requests ran although only {fit} fit in their deadline"

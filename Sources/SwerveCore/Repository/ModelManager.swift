@@ -347,7 +347,7 @@ public final class ModelManager: Sendable {
            let index = request.inputs.firstIndex(where: { $0.name == preprocessor.inputName && $0.tensor.dataType == .bytes }),
            served.io.input(named: preprocessor.inputName)?.dataType != .bytes {
             let encoded = request.inputs[index]
-            request.inputs[index].tensor = try await Blocking.run { try preprocessor.preprocessBatch(encoded.tensor, name: encoded.name) }
+            request.inputs[index].tensor = try await WorkerPool.preprocessing.run { try preprocessor.preprocessBatch(encoded.tensor, name: encoded.name) }
         }
         let start = ContinuousClock.now
         let metrics = served.pool.statistics.metrics
