@@ -1,0 +1,27 @@
+import SwerveCore
+import SwerveGRPC
+
+/// libFuzzer target: a gRPC `ModelInfer` message as `GRPCInferenceService` reads it: the protobuf
+/// decoding of `ModelInferRequest` (SwiftProtobuf, as grpc-swift-protobuf's deserializer does it),
+/// ``InferTranslation/request(from:)`` (version text, shapes, typed `contents` or
+/// `raw_input_contents`, parameters), then the core's request validation.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzGRPCInfer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    guard let message = try? Inference_ModelInferRequest(serializedBytes: bytes),
+          let request = try? InferTranslation.request(from: message)
+    else { return 0 }
+    _ = try? RequestValidator.validate(request, against: fuzzModelIO, modelName: "fuzz")
+    return 0
+}
+
+/// The model requests are validated against: batching up to 8, three inputs, one optional.
+let fuzzModelIO = ModelIO(
+    maxBatchSize: 8,
+    inputs: [
+        TensorSpec(name: "INPUT0", dataType: .int32, shape: [-1, 16]),
+        TensorSpec(name: "INPUT1", dataType: .fp32, shape: [-1, -1]),
+        TensorSpec(name: "TEXT", dataType: .bytes, shape: [-1, 1]),
+    ],
+    outputs: [TensorSpec(name: "OUTPUT0", dataType: .int32, shape: [-1, 16])],
+    optionalInputs: ["TEXT"])
