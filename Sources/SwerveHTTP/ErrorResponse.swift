@@ -6,7 +6,9 @@ import NIOHTTP1
 import SwerveCore
 
 /// Turns every failure into the KServe v2 error format, `{"error": "<message>"}`, with the status
-/// the core's error code maps to. This is the one place HTTP statuses are chosen for errors.
+/// the core's error code maps to. This is the one place HTTP statuses are chosen for errors that
+/// reach a route; requests that never reach one (broken framing, `CONNECT`) are refused by
+/// ``HTTPFramingGuard`` with 400 or 405.
 enum ErrorResponse {
     /// The HTTP status for a core error code.
     static func status(for code: SwerveError.Code) -> HTTPResponse.Status {
