@@ -1,22 +1,12 @@
 import GRPCCore
 import SwerveCore
 
-/// Turns every failure into a gRPC status with the message text, as Triton's clients expect.
-/// This is the one place gRPC status codes are chosen for errors.
+/// Turns every failure into a gRPC status with the message text, as Triton's clients expect; the
+/// status code comes from the core's one table (``ErrorStatus``).
 enum GRPCErrorMapping {
     /// The gRPC status code for a core error code.
     static func code(for code: SwerveError.Code) -> RPCError.Code {
-        switch code {
-        case .invalidArgument, .modelFailed: .invalidArgument
-        case .notFound: .notFound
-        case .unavailable: .unavailable
-        case .payloadTooLarge: .resourceExhausted
-        case .unsupported: .unimplemented
-        case .cancelled: .cancelled
-        case .deadlineExceeded: .deadlineExceeded
-        case .internal: .internalError
-        case .alreadyExists: .alreadyExists
-        }
+        Status.Code(rawValue: code.status.grpc).flatMap(RPCError.Code.init) ?? .internalError
     }
 
     /// The RPC error for any error thrown while handling a call.

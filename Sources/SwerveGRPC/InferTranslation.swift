@@ -5,7 +5,6 @@ import SwerveCore
 /// `ModelInferResponse` messages, following KServe v2's tensor payload rules for gRPC.
 package enum InferTranslation {
     /// The parameters that would point a tensor at a shared memory region, which Swerve does not have.
-    static let sharedMemoryParameters = ["shared_memory_region", "shared_memory_offset", "shared_memory_byte_size"]
 
     /// The core request for a message.
     ///
@@ -26,7 +25,7 @@ package enum InferTranslation {
         inputs.reserveCapacity(message.inputs.count)
         for (index, input) in message.inputs.enumerated() {
             let name = input.name
-            try rejectSharedMemory(input.parameters, of: "input '\(name)'")
+            try SharedMemoryParameters.reject(input.parameters.keys, of: "input '\(name)'")
             guard let dataType = DataType(rawValue: input.datatype) else {
                 let known = DataType.allCases.map(\.rawValue).joined(separator: ", ")
                 throw SwerveError.invalid("input '\(name)': unknown datatype '\(input.datatype)'; expected one of \(known)")
@@ -54,10 +53,10 @@ package enum InferTranslation {
         var outputs: [InferenceRequest.RequestedOutput] = []
         outputs.reserveCapacity(message.outputs.count)
         for output in message.outputs {
-            try rejectSharedMemory(output.parameters, of: "output '\(output.name)'")
+            try SharedMemoryParameters.reject(output.parameters.keys, of: "output '\(output.name)'")
             outputs.append(InferenceRequest.RequestedOutput(name: output.name, parameters: InferParameters.core(output.parameters)))
         }
-        try rejectSharedMemory(message.parameters, of: "the request")
+        try SharedMemoryParameters.reject(message.parameters.keys, of: "the request")
         return InferenceRequest(
             modelName: message.modelName, modelVersion: version, id: message.id.isEmpty ? nil : message.id,
             parameters: InferParameters.core(message.parameters), inputs: inputs, outputs: outputs)
@@ -80,11 +79,5 @@ package enum InferTranslation {
         }
         message.rawOutputContents = response.outputs.map { Data($0.tensor.data) }
         return message
-    }
-
-    private static func rejectSharedMemory(_ parameters: [String: Inference_InferParameter], of what: String) throws {
-        if let key = sharedMemoryParameters.first(where: { parameters[$0] != nil }) {
-            throw SwerveError.invalid("\(what) uses the '\(key)' parameter, but this server does not support shared memory")
-        }
     }
 }

@@ -6,8 +6,8 @@ import SwerveCore
 /// metadata, configuration, statistics, the model repository and settings here; inference in
 /// `KServeGRPCService+Inference.swift`.
 ///
-/// Shared memory is answered as Triton answers without the feature: status lists no regions,
-/// unregister succeeds, register is `UNIMPLEMENTED`.
+/// Shared memory is answered by the core as Triton answers without the feature: status lists no
+/// regions, unregister succeeds, register is refused as unsupported (`UNIMPLEMENTED`).
 struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
     /// The core every call is translated onto.
     let server: InferenceServer
@@ -107,7 +107,7 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
     func repositoryModelLoad(request: Inference_RepositoryModelLoadRequest, context: ServerContext) async throws -> Inference_RepositoryModelLoadResponse {
         try await GRPCErrorMapping.mapping {
             try Self.requireNoRepositoryName(request.repositoryName)
-            try await server.loadModel(request.modelName, override: try Self.override(from: request.parameters))
+            try await server.loadModel(request.modelName, override: try ModelOverride.parse(Self.overrideParameters(request.parameters)))
             return Inference_RepositoryModelLoadResponse()
         }
     }
@@ -120,26 +120,18 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
         }
     }
 
-    /// The override a load request gives: `config` (string_param, the configuration as JSON) and
-    /// `file:<version>/<name>` (bytes_param, the file's contents); `nil` when it gives neither.
-    static func override(from parameters: [String: Inference_ModelRepositoryParameter]) throws -> ModelOverride? {
-        var configJSON: String?
-        var files: [String: [UInt8]] = [:]
-        for (key, value) in parameters {
-            if key == "config" {
-                guard case .stringParam(let text)? = value.parameterChoice else {
-                    throw SwerveError.invalid("the 'config' parameter must be a string_param holding the model configuration as JSON")
-                }
-                configJSON = text
-            } else if key.hasPrefix("file:") {
-                guard case .bytesParam(let bytes)? = value.parameterChoice else {
-                    throw SwerveError.invalid("the '\(key)' parameter must be a bytes_param holding the file's contents")
-                }
-                files[String(key.dropFirst("file:".count))] = [UInt8](bytes)
+    /// A load request's parameters as the core reads them: `string_param` is text, `bytes_param`
+    /// bytes; what they mean (`config`, `file:<path>`) is the core's to say.
+    static func overrideParameters(_ parameters: [String: Inference_ModelRepositoryParameter]) -> [String: ModelOverride.Parameter] {
+        parameters.mapValues { value in
+            switch value.parameterChoice {
+            case .stringParam(let text)?: .string(text)
+            case .bytesParam(let bytes)?: .bytes([UInt8](bytes))
+            case .boolParam?: .other("bool_param")
+            case .int64Param?: .other("int64_param")
+            case nil: .other("an empty parameter")
             }
         }
-        if configJSON == nil && files.isEmpty { return nil }
-        return ModelOverride(configJSON: configJSON, files: files)
     }
 
     private static func requireNoRepositoryName(_ name: String) throws {
@@ -159,7 +151,8 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
     func systemSharedMemoryRegister(
         request: Inference_SystemSharedMemoryRegisterRequest, context: ServerContext
     ) async throws -> Inference_SystemSharedMemoryRegisterResponse {
-        throw GRPCErrorMapping.rpcError(for: SwerveError(.unsupported, "shared memory is not supported"))
+        try await GRPCErrorMapping.mapping { try server.registerSharedMemory(.system) }
+        return Inference_SystemSharedMemoryRegisterResponse()
     }
 
     func systemSharedMemoryUnregister(
@@ -177,7 +170,8 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
     func cudaSharedMemoryRegister(
         request: Inference_CudaSharedMemoryRegisterRequest, context: ServerContext
     ) async throws -> Inference_CudaSharedMemoryRegisterResponse {
-        throw GRPCErrorMapping.rpcError(for: SwerveError(.unsupported, "CUDA shared memory is not supported"))
+        try await GRPCErrorMapping.mapping { try server.registerSharedMemory(.cuda) }
+        return Inference_CudaSharedMemoryRegisterResponse()
     }
 
     func cudaSharedMemoryUnregister(

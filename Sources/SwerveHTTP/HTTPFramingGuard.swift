@@ -4,27 +4,6 @@ import NIOHTTP1
 import NIOHTTPTypes
 import SwerveCore
 
-/// The error body of a listener's protocol, for errors raised outside its routes.
-public enum HTTPErrorFormat: Sendable {
-    /// `{"error": "..."}`: KServe v2, TF Serving, metrics.
-    case kserve
-    /// `{"code": 400, "type": "BadRequestException", "message": "..."}`: TorchServe.
-    case torchServe
-
-    func body(status: HTTPResponse.Status, message: String) -> [UInt8] {
-        var writer = JSONWriter()
-        switch self {
-        case .kserve:
-            writer.raw("{\"error\":")
-            writer.string(message)
-            writer.raw("}")
-        case .torchServe:
-            TorchServeError.write(status: status, message: message, to: &writer)
-        }
-        return writer.bytes
-    }
-}
-
 /// Answers a request whose HTTP framing is broken (a bad request line or chunk size, headers over
 /// the limit, a body cut short by a half-close, `CONNECT`) with a 400 and a JSON error body, then
 /// closes the connection: once the framing is lost the rest of the byte stream cannot be read.
@@ -90,13 +69,13 @@ final class HTTPFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             if head.method == .connect {
                 // CONNECT turns the connection into a tunnel, which this server does not offer.
-                refuse(context: context, status: .methodNotAllowed, message: "CONNECT is not supported")
+                refuse(context: context, code: .methodNotAllowed, message: "CONNECT is not supported")
                 return
             }
             if head.headerFields[HTTPField.Name("Host")!] != nil {
                 // The first Host became the authority; another one is left in the fields.
                 // RFC 9112 §3.2: more than one Host field is a 400.
-                refuse(context: context, status: .badRequest, message: "malformed HTTP request: more than one Host header")
+                refuse(context: context, code: .invalidArgument, message: "malformed HTTP request: more than one Host header")
                 return
             }
             exchange.requestOpen = true
@@ -131,7 +110,7 @@ final class HTTPFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
             linger(context: context)
         } else {
             let reason = (error as? HTTPParserError).map(Self.describe) ?? "the request cannot be parsed"
-            refuse(context: context, status: .badRequest, message: "malformed HTTP request: \(reason)")
+            refuse(context: context, code: .invalidArgument, message: "malformed HTTP request: \(reason)")
         }
     }
 
@@ -148,9 +127,9 @@ final class HTTPFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Writes a JSON error answer with `Connection: close`, then closes.
-    private func refuse(context: ChannelHandlerContext, status: HTTPResponse.Status, message: String) {
-        let body = errorFormat.body(status: status, message: message)
-        let head = HTTPResponse(status: status, headerFields: [
+    private func refuse(context: ChannelHandlerContext, code: SwerveError.Code, message: String) {
+        let body = errorFormat.body(code: code, message: message)
+        let head = HTTPResponse(status: ErrorResponse.status(for: code), headerFields: [
             .contentType: "application/json", .contentLength: String(body.count), .connection: "close",
         ])
         context.write(wrapOutboundOut(.head(head)), promise: nil)

@@ -22,10 +22,10 @@ public struct MetricsRoutes: Sendable {
     /// Builds the router; errors are `{"error": "..."}` as on the KServe v2 port.
     public func makeRouter() -> Router<SwerveRequestContext> {
         let table = RouteTable(router: Router(context: SwerveRequestContext.self))
-        table.router.add(middleware: ErrorMiddleware(routes: table))
+        table.router.add(middleware: ErrorMiddleware(routes: table, format: .kserve))
         table.get("/metrics") { _, _ in
             if let rss = ProcessMemory.residentBytes() { residentMemory.set(Double(rss)) }
-            loadedVersions.set(Double(server.manager.statuses().filter { $0.state == .ready }.count))
+            loadedVersions.set(Double(server.modelStatuses().filter { $0.state == .ready }.count))
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))

@@ -193,7 +193,7 @@ struct ModelLoaderService: Service {
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown { try await server.start() }
-            let statuses = server.manager.statuses()
+            let statuses = server.modelStatuses()
             let failed = statuses.filter { $0.state != .ready }
             if !Task.isShuttingDownGracefully {
                 logger.info("ready: \(statuses.count - failed.count) model versions loaded, \(failed.count) not loaded")
@@ -206,7 +206,7 @@ struct ModelLoaderService: Service {
             while !Task.isShuttingDownGracefully {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(pollInterval)) }
                 if Task.isShuttingDownGracefully { break }
-                await server.manager.poll()
+                await server.poll()
             }
         } else {
             try? await gracefulShutdown()
@@ -222,7 +222,7 @@ struct ModelLoaderService: Service {
         Task.detached {
             try? await Task.sleep(for: timeout)
             logger.warning("still stopping after \(timeout): failing the queued requests with 503 / UNAVAILABLE")
-            server.manager.abandonQueuedRequests()
+            server.abandonQueuedRequests()
         }
     }
 }
@@ -250,6 +250,6 @@ struct ModelUnloaderService: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await server.manager.shutdown()
+        await server.shutdown()
     }
 }

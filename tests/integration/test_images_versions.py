@@ -42,10 +42,14 @@ def two_version_repo(classifier_repo, tmp_path_factory) -> Path:
     return root
 
 
+# Unregistering changes which versions are served: explicit model control, as for KServe's unload.
+EXPLICIT = ("--model-control-mode", "explicit", "--load-model", "*")
+
+
 @pytest.fixture(scope="module")
 def shared(two_version_repo, start_server):
     """One server for the tests that change nothing."""
-    srv = start_server(two_version_repo, "images-versions")
+    srv = start_server(two_version_repo, "images-versions", EXPLICIT)
     yield Endpoints(srv)
     srv.stop_and_check()
 
@@ -53,7 +57,7 @@ def shared(two_version_repo, start_server):
 @pytest.fixture
 def fresh(two_version_repo, start_server):
     """A server of its own, for a test that changes the default or unregisters versions."""
-    srv = start_server(two_version_repo, "images-versions-fresh")
+    srv = start_server(two_version_repo, "images-versions-fresh", EXPLICIT)
     yield Endpoints(srv)
     srv.stop_and_check()
 
@@ -141,7 +145,6 @@ def test_unknown_versions_are_404(shared):
     for method, url in [
         ("GET", f"{ep.mgmt}/models/{MODEL}/7"),
         ("PUT", f"{ep.mgmt}/models/{MODEL}/7/set-default"),
-        ("PUT", f"{ep.mgmt}/models/{MODEL}/abc/set-default"),
         ("DELETE", f"{ep.mgmt}/models/{MODEL}/7"),
         ("DELETE", f"{ep.mgmt}/models/never_registered/1"),
         ("PUT", f"{ep.mgmt}/models/never_registered/1/set-default"),
@@ -150,8 +153,12 @@ def test_unknown_versions_are_404(shared):
         r = requests.request(method, url, timeout=10)
         message = assert_ts_error(r, 404)
         assert "7" in message or "abc" in message or "never_registered" in message, (method, url, message)
-    for version in ("7", "0", "abc"):
-        assert_ts_error(requests.post(f"{ep.ts}/predictions/{MODEL}/{version}", data=CAT, timeout=30), 404)
+    assert_ts_error(requests.post(f"{ep.ts}/predictions/{MODEL}/7", data=CAT, timeout=30), 404)
+    # A version that is not a positive integer is a malformed request: 400, as on every API.
+    for method, url in [("PUT", f"{ep.mgmt}/models/{MODEL}/abc/set-default"), ("GET", f"{ep.mgmt}/models/{MODEL}/0"),
+                        ("POST", f"{ep.ts}/predictions/{MODEL}/0"), ("POST", f"{ep.ts}/predictions/{MODEL}/abc")]:
+        message = assert_ts_error(requests.request(method, url, data=CAT, timeout=30), 400)
+        assert "is not a positive integer" in message, (method, url, message)
     # nothing changed
     assert served_versions(ep) == ["1", "2"] and default_version(ep) == "2"
 

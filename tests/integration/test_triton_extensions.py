@@ -31,13 +31,15 @@ def test_shared_memory_status_and_unregister_succeed(client):
     client.unregister_cuda_shared_memory("region0")
 
 
-def test_shared_memory_register_is_refused_with_a_400(client, server):
+def test_shared_memory_register_is_refused_as_not_implemented(client, server):
+    """Register is unsupported (501 here, UNIMPLEMENTED over gRPC: the same answer, from the core)."""
     with pytest.raises(InferenceServerException) as error:
         client.register_system_shared_memory("region0", "/swerve-test-key", 64)
-    assert error.value.status() == "400"
+    assert error.value.status() == "501"
     response = requests.post(f"{server.url}/v2/cudasharedmemory/region/r/register", timeout=10,
                              json={"raw_handle": {"b64": "AAAA"}, "device_id": 0, "byte_size": 64})
-    assert_json_error(response, (400,))
+    assert_json_error(response, (501,))
+    assert "not supported" in response.json()["error"]
 
 
 def test_an_input_in_shared_memory_is_refused(server):

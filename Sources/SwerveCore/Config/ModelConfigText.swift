@@ -13,6 +13,12 @@ public enum ModelConfigText {
         public var config: Inference_ModelConfig
         /// Names of the top-level fields present in the text.
         public var explicitFields: Set<String>
+
+        /// Creates a parsed configuration from a configuration and the fields its author set.
+        public init(config: Inference_ModelConfig, explicitFields: Set<String>) {
+            self.config = config
+            self.explicitFields = explicitFields
+        }
     }
 
     /// Parses a configuration.

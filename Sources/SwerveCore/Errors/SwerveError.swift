@@ -1,21 +1,28 @@
 /// The one error type of the core: a code that says what kind of failure it is, and a message
 /// written for the person who sent the request.
 ///
-/// Each frontend maps ``Code`` onto its protocol's status in one place.
+/// Every frontend answers a ``Code`` with the status ``ErrorStatus`` gives for it (one table).
 public struct SwerveError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; frontends choose their status from it.
-    public enum Code: String, Sendable, Hashable {
-        /// The request is malformed or does not match the model (HTTP 400, gRPC INVALID_ARGUMENT).
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// The request is malformed or does not match the model.
         case invalidArgument
-        /// No such model or version (HTTP 404, gRPC NOT_FOUND).
+        /// No such model or version, or one that was unloaded.
         case notFound
-        /// The model is not ready, or its queue is full (HTTP 503, gRPC UNAVAILABLE).
+        /// The model is not ready, or its queue is full: retry later.
         case unavailable
-        /// The request body or message is larger than allowed (HTTP 413, gRPC RESOURCE_EXHAUSTED).
+        /// The request body or message is larger than allowed.
         case payloadTooLarge
-        /// The thing to create exists already (HTTP 409, gRPC ALREADY_EXISTS).
+        /// The request body is in an encoding the server cannot read.
+        case unsupportedMediaType
+        /// The thing to create exists already.
         case alreadyExists
-        /// The operation is not supported by this server (HTTP 501, gRPC UNIMPLEMENTED).
+        /// The operation is refused in the model's current state (the default version of a model
+        /// served in several versions cannot go).
+        case failedPrecondition
+        /// The path exists but not for this method.
+        case methodNotAllowed
+        /// The operation is not supported by this server.
         case unsupported
         /// The request was cancelled by its client before it ran.
         case cancelled
@@ -23,7 +30,7 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
         case deadlineExceeded
         /// The model failed while running the request (bad values the model rejects).
         case modelFailed
-        /// A bug or an unexpected failure inside Swerve (HTTP 500, gRPC INTERNAL).
+        /// A bug or an unexpected failure inside Swerve.
         case `internal`
     }
 
@@ -54,7 +61,11 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
         return kept + "… (message of \(bytes) bytes cut)"
     }
 
-    public var description: String { message }
+    /// The message, and the cause when there is one (for logs; clients get ``message``).
+    public var description: String {
+        guard let cause else { return message }
+        return "\(message) (cause: \(cause))"
+    }
 
     /// A request that is malformed or does not match the model.
     public static func invalid(_ message: String) -> SwerveError { SwerveError(.invalidArgument, message) }

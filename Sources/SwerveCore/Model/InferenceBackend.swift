@@ -14,8 +14,10 @@ public struct InstanceOptions: Sendable, Equatable {
 
 /// A runtime that can load models of one format (ONNX Runtime for `.onnx`).
 ///
-/// Loading and running are blocking calls: the core calls them from its own threads, never from
-/// an event loop or Swift's cooperative pool.
+/// Loading and running are blocking calls. The core makes them from its own threads, never from
+/// an event loop, with one exception: a fast model's run (recent runs under
+/// `InstancePool.inlineLimit`, 100 µs) may happen on the calling task's thread when an instance
+/// is free and nothing is queued, which costs less than two thread hand-overs.
 public protocol InferenceBackend: Sendable {
     /// The backend name Triton uses in model configurations (`"onnxruntime"`).
     var name: String { get }

@@ -17,7 +17,9 @@ public struct StatisticDuration: Sendable, Equatable {
     }
 }
 
-/// How long the phases of one model execution took, filled in by the backend.
+/// How long the phases of one model execution took. A backend that times its phases fills it in
+/// its `run(inputs:outputs:timings:)`; the default of that method, which every backend uses
+/// today (ONNX Runtime too), records the whole run as inference and leaves input and output at 0.
 public struct RunTimings: Sendable, Equatable {
     /// Preparing the inputs for the runtime.
     public var inputNanoseconds: UInt64 = 0

@@ -34,19 +34,27 @@ final class InstancePool: @unchecked Sendable {
     /// is empty and an instance is free.
     static let inlineLimit: Duration = .microseconds(100)
 
+    /// Where the pool is in its life. Transitions, each one way:
+    /// - `serving` → `abandoned` (``abandonQueued()``: the server stops and waits no longer),
+    /// - `serving` or `abandoned` → `retiring` (``shutdown()``: the version is unloaded or replaced).
+    enum Phase: Equatable {
+        /// Takes new requests.
+        case serving
+        /// Refuses new requests; the queue was failed; executions under way finish.
+        case abandoned
+        /// Refuses new requests; queued and running ones finish, then the workers exit.
+        case retiring
+    }
+
     private let condition = NSCondition()
+    private var phase = Phase.serving
 
     /// Whether the pool has been told to stop (its version is being unloaded or replaced).
     var isRetiring: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopping
+        condition.withLock { phase == .retiring }
     }
     private var queue: Deque<Job> = []
     private var nextID: UInt64 = 0
-    private var stopping = false
-    /// Set by ``abandonQueued()``: new requests are refused as if the pool were stopping.
-    private var refusing = false
     private var exitedWorkers = 0
     private var drained: [CheckedContinuation<Void, Never>] = []
     private let instances: [any ModelInstance]
@@ -61,10 +69,17 @@ final class InstancePool: @unchecked Sendable {
     let policy: BatchPolicy
     /// The most requests that may wait; more are refused with `unavailable`.
     let maxQueueSize: Int
+    /// The time queueing, timeouts and batching delays are decided by.
+    private let clock: any SchedulingClock
 
     /// Starts one worker thread per instance.
-    init(instances: [any ModelInstance], maxQueueSize: Int, policy: BatchPolicy, label: String, statistics: StatisticsRecorder) {
+    init(
+        instances: [any ModelInstance], maxQueueSize: Int, policy: BatchPolicy, label: String, statistics: StatisticsRecorder,
+        clock: any SchedulingClock = SystemSchedulingClock()
+    ) {
         precondition(!instances.isEmpty, "a model version needs at least one instance")
+        self.clock = clock
+        clock.register(condition)
         self.instances = instances
         self.maxQueueSize = maxQueueSize
         self.policy = policy
@@ -105,14 +120,14 @@ final class InstancePool: @unchecked Sendable {
             nextID &+= 1
             return nextID
         }
-        let now = ContinuousClock.now
+        let now = clock.now
         let limit = policy.rejectOnTimeout ? ((policy.allowTimeoutOverride ? timeout : nil) ?? policy.defaultTimeout) : nil
         let item = BatchFormer.Item(
             batchSize: batchSize, key: BatchKey(inputs: inputs, outputs: outputs), enqueued: now, deadline: limit.map { now + $0 })
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 condition.lock()
-                if stopping || refusing {
+                if phase != .serving {
                     condition.unlock()
                     continuation.resume(throwing: SwerveError.unavailable("model \(label) is unloading"))
                     return
@@ -145,7 +160,7 @@ final class InstancePool: @unchecked Sendable {
         inputs: [NamedTensor], outputs: [String], batchSize: Int, cancellation: CancellationSignal?
     ) throws -> Completed? {
         condition.lock()
-        guard !stopping, !refusing, queue.isEmpty, isFast, !waitsForBatch(rows: batchSize),
+        guard phase == .serving, queue.isEmpty, isFast, !waitsForBatch(rows: batchSize),
               let index = free.popLast() else {
             condition.unlock()
             return nil
@@ -180,7 +195,7 @@ final class InstancePool: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !queue.isEmpty, isFast else { return nil }
-        if case .run(let positions) = BatchFormer.decide(queue.map(\.item), now: .now, policy: policy) {
+        if case .run(let positions) = BatchFormer.decide(queue.map(\.item), now: clock.now, policy: policy) {
             return take(positions)
         }
         return nil
@@ -206,7 +221,7 @@ final class InstancePool: @unchecked Sendable {
             recentExecutionNanoseconds = recentExecutionNanoseconds == .max
                 ? elapsed : (recentExecutionNanoseconds / 8) * 7 + elapsed / 8
         }
-        if stopping {
+        if phase == .retiring {
             condition.broadcast()
         } else if wakeWorker, !queue.isEmpty {
             condition.signal()
@@ -218,7 +233,7 @@ final class InstancePool: @unchecked Sendable {
     /// Resumes ``shutdown()`` once every worker has exited and no instance is in use. Call with
     /// `condition` locked.
     private func resumeDrainedIfDone() {
-        guard stopping, exitedWorkers == instances.count, free.count == instances.count, !drained.isEmpty else { return }
+        guard phase == .retiring, exitedWorkers == instances.count, free.count == instances.count, !drained.isEmpty else { return }
         let waiters = drained
         drained = []
         for waiter in waiters { waiter.resume() }
@@ -238,7 +253,7 @@ final class InstancePool: @unchecked Sendable {
     /// stopping and will not wait for them any longer); executions under way finish.
     func abandonQueued() {
         condition.lock()
-        refusing = true
+        if phase == .serving { phase = .abandoned }
         let abandoned = queue
         queue.removeAll()
         condition.unlock()
@@ -252,7 +267,7 @@ final class InstancePool: @unchecked Sendable {
     func shutdown() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             condition.lock()
-            stopping = true
+            phase = .retiring
             drained.append(continuation)
             resumeDrainedIfDone()
             condition.broadcast()
@@ -276,10 +291,10 @@ final class InstancePool: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            let now = ContinuousClock.now
+            let now = clock.now
             switch BatchFormer.decide(queue.map(\.item), now: now, policy: policy) {
             case .idle:
-                if stopping {
+                if phase == .retiring {
                     exitedWorkers += 1
                     resumeDrainedIfDone()
                     return nil
@@ -302,10 +317,8 @@ final class InstancePool: @unchecked Sendable {
                 if !queue.isEmpty, !free.isEmpty { condition.signal() }
                 return (jobs, index)
             case .wait(let until):
-                if stopping, let index = free.popLast() { return (take(Array(queue.indices.prefix(1))), index) }
-                let remaining = now.duration(to: until)
-                let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18
-                _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
+                if phase == .retiring, let index = free.popLast() { return (take(Array(queue.indices.prefix(1))), index) }
+                clock.wait(on: condition, until: until)
             }
         }
     }
@@ -318,7 +331,7 @@ final class InstancePool: @unchecked Sendable {
     }
 
     private func run(_ jobs: [Job], on instance: any ModelInstance) {
-        let started = ContinuousClock.now
+        let started = clock.now
         let batchSizes = jobs.map(\.item.batchSize)
         var timings = RunTimings()
         let result = Result { () throws -> [[NamedTensor]] in

@@ -57,11 +57,41 @@ public struct RepositoryIndexEntry: Sendable, Equatable {
     public var reason: String?
 }
 
-/// The protocol-free surface every frontend translates onto: health, metadata, configuration and
-/// inference, in the spirit of Triton's server API.
+/// The kinds of shared memory Triton's clients register.
+public enum SharedMemoryKind: String, Sendable {
+    case system
+    case cuda = "CUDA"
+}
+
+/// Settings a TorchServe-style registration may give a model instead of its configuration's.
+public struct ModelServingSettings: Sendable, Equatable {
+    /// Instances (TorchServe's workers).
+    public var instances: Int?
+    /// The model's `max_batch_size`.
+    public var maxBatchSize: Int?
+    /// The dynamic batcher's `max_queue_delay_microseconds`.
+    public var maxQueueDelayMicroseconds: UInt64?
+
+    /// Creates settings; nil leaves the configuration's value.
+    public init(instances: Int? = nil, maxBatchSize: Int? = nil, maxQueueDelayMicroseconds: UInt64? = nil) {
+        self.instances = instances
+        self.maxBatchSize = maxBatchSize
+        self.maxQueueDelayMicroseconds = maxQueueDelayMicroseconds
+    }
+}
+
+/// The protocol-free surface every frontend translates onto, in the spirit of Triton's server
+/// API: health, the repository index, metadata, configuration, statistics, model control and
+/// inference. It is the only door from a frontend into the core; the model manager behind it is
+/// not visible to frontends.
+///
+/// Model control follows Triton's rule for every API: loading and unloading (KServe's repository
+/// load and unload, TorchServe's register, scale and unregister) need
+/// `--model-control-mode explicit`; in `none` and `poll` the repository decides what is served.
+/// Choosing a default version among those served is allowed in every mode.
 public final class InferenceServer: Sendable {
     /// The models.
-    public let manager: ModelManager
+    let manager: ModelManager
     /// Server name, version and extensions.
     public let info: ServerInfo
     /// How models are loaded and unloaded.
@@ -78,15 +108,40 @@ public final class InferenceServer: Sendable {
         self.startupModels = startupModels
     }
 
+    // MARK: - Life of the server
+
     /// Loads the models the control mode asks for and marks the server ready once all have been tried.
     public func start() async throws {
         if controlMode != .explicit || startupModels.contains("*") {
             try await manager.loadAll()
         } else {
-            for name in startupModels { _ = try? await manager.load(name) }
+            for name in startupModels { await manager.loadRecordingFailure(name) }
         }
         started.store(true, ordering: .releasing)
     }
+
+    /// Rescans the repository and follows its changes (poll mode).
+    public func poll() async {
+        await manager.poll()
+    }
+
+    /// Fails every queued request and refuses new ones: the server stops and waits no longer.
+    public func abandonQueuedRequests() {
+        manager.abandonQueuedRequests()
+    }
+
+    /// Unloads every model after its queued and running requests finish.
+    public func shutdown() async {
+        await manager.shutdown()
+    }
+
+    /// The process is up and answering; never waits on inference.
+    public var isLive: Bool { true }
+
+    /// Every model has been tried and none is still loading.
+    public var isReady: Bool { started.load(ordering: .acquiring) && manager.isSettled }
+
+    // MARK: - Repository index and model states
 
     /// Every model of the repository and every loaded model, with each version's state.
     public func repositoryIndex(readyOnly: Bool) -> [RepositoryIndexEntry] {
@@ -102,20 +157,48 @@ public final class InferenceServer: Sendable {
         return readyOnly ? rows.filter { $0.state == ModelState.ready.name } : rows
     }
 
-    /// Loads or reloads a model (explicit mode only).
-    public func loadModel(_ name: String, override: ModelOverride? = nil) async throws {
-        guard controlMode == .explicit else {
-            throw SwerveError.invalid("explicit model load / unload is not allowed unless the server runs with --model-control-mode explicit")
-        }
-        try await manager.load(name, override: override)
+    /// Every known version of every model (or of one model) with its state, by name and version.
+    public func modelStatuses(model name: String? = nil) -> [ModelVersionStatus] {
+        let all = manager.statuses()
+        guard let name else { return all }
+        return all.filter { $0.name == name }
     }
 
-    /// Unloads a model after its in-flight requests finish (explicit mode only).
-    public func unloadModel(_ name: String) async throws {
-        guard controlMode == .explicit else {
-            throw SwerveError.invalid("explicit model load / unload is not allowed unless the server runs with --model-control-mode explicit")
+    /// The ready versions of a model, ascending.
+    public func readyVersions(_ name: String) -> [Int] {
+        manager.readyVersions(name)
+    }
+
+    /// The version requests without a version go to now (the default one, else the highest
+    /// ready one), if any is ready.
+    public func defaultVersion(_ name: String) -> Int? {
+        manager.defaultVersion(name)
+    }
+
+    // MARK: - Metadata, configuration and statistics
+
+    /// Metadata of a model (all ready versions) or of one version.
+    public func metadata(model name: String, version: Int?) throws -> ModelMetadata {
+        let served = try manager.resolve(name, version: version)
+        let versions = version.map { [$0] } ?? manager.readyVersions(name)
+        return ModelMetadata(
+            name: name, versions: versions, platform: served.config.platform,
+            inputs: served.io.inputs, outputs: served.io.outputs)
+    }
+
+    /// The completed configuration of a model version.
+    public func config(model name: String, version: Int?) throws -> Inference_ModelConfig {
+        try manager.resolve(name, version: version).config
+    }
+
+    /// Whether a model (version) is ready; unknown and unloaded models throw `notFound`.
+    public func isModelReady(_ name: String, version: Int?) throws -> Bool {
+        do {
+            _ = try manager.resolve(name, version: version)
+            return true
+        } catch let error as SwerveError where error.code == .unavailable {
+            return false
         }
-        try await manager.unload(name)
     }
 
     /// Statistics of every ready version, of a model's ready versions, or of one version.
@@ -133,39 +216,166 @@ public final class InferenceServer: Sendable {
         return manager.readyVersions(name).compactMap { try? manager.resolve(name, version: $0).statistics }
     }
 
-    /// The process is up and answering; never waits on inference.
-    public var isLive: Bool { true }
+    // MARK: - Inference
 
-    /// Every model has been tried and none is still loading.
-    public var isReady: Bool { started.load(ordering: .acquiring) && manager.isSettled }
-
-    /// Metadata of a model (all ready versions) or of one version.
-    public func metadata(model name: String, version: Int?) throws -> ModelMetadata {
-        let served = try manager.resolve(name, version: version)
-        let versions = version.map { [$0] } ?? manager.readyVersions(name)
-        return ModelMetadata(
-            name: name, versions: versions, platform: served.config.platform,
-            inputs: served.io.inputs, outputs: served.io.outputs)
+    /// The version a request for `name` (and `version`, nil for the default) goes to: what a
+    /// frontend reads to translate the request (inputs, outputs, preprocessor), then hands to
+    /// ``infer(_:on:)`` so that a request is resolved once.
+    /// - Throws: `notFound` for an unknown or unloaded model or version, `unavailable` for one
+    ///   that is loading, unloading or failed.
+    public func servedVersion(_ name: String, version: Int?) throws -> ServedVersion {
+        try manager.resolve(name, version: version)
     }
 
-    /// The completed configuration of a model version.
-    public func config(model name: String, version: Int?) throws -> Inference_ModelConfig {
-        try manager.resolve(name, version: version).config
-    }
-
-    /// Whether a model (version) is ready; unknown models throw `notFound`.
-    public func isModelReady(_ name: String, version: Int?) throws -> Bool {
-        do {
-            _ = try manager.resolve(name, version: version)
-            return true
-        } catch let error as SwerveError where error.code == .unavailable {
-            return false
-        }
-    }
-
-    /// Runs one inference request.
+    /// Runs one inference request on the version it names, or the default version.
     public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
         IdleMemoryRelease.shared.noteActivity()
         return try await manager.infer(request)
+    }
+
+    /// Runs one inference request on a version found with ``servedVersion(_:version:)``.
+    public func infer(_ request: InferenceRequest, on served: ServedVersion) async throws -> InferenceResponse {
+        IdleMemoryRelease.shared.noteActivity()
+        return try await manager.infer(request, on: served)
+    }
+
+    // MARK: - Shared memory
+
+    /// Registered shared-memory regions: none, since Swerve does not implement shared memory
+    /// (tensors travel in the request). Status and unregister succeed, as Triton answers without
+    /// the feature, so clients that clean up at exit keep working.
+    public func sharedMemoryRegions(_ kind: SharedMemoryKind) -> [String] { [] }
+
+    /// Refuses to register a shared-memory region: `unsupported` (HTTP 501, gRPC UNIMPLEMENTED).
+    public func registerSharedMemory(_ kind: SharedMemoryKind) throws {
+        throw SwerveError(.unsupported, "\(kind.rawValue) shared memory is not supported by this server; send tensors in the request body")
+    }
+
+    // MARK: - Model control
+
+    /// Loads or reloads a model, with the repository's configuration or an override.
+    /// - Throws: `invalidArgument` outside explicit mode, for a model the repository lacks (the
+    ///   request names something that cannot be loaded, as Triton answers) or one that fails to load.
+    public func loadModel(_ name: String, override: ModelOverride? = nil) async throws {
+        try requireExplicitMode()
+        do {
+            try await manager.load(name, override: override)
+        } catch let error as SwerveError where error.code == .notFound {
+            throw SwerveError.invalid("failed to load '\(name)': \(error.message)")
+        }
+    }
+
+    /// Unloads every version of a model after its in-flight requests finish.
+    public func unloadModel(_ name: String) async throws {
+        try requireExplicitMode()
+        try await manager.unload(name)
+    }
+
+    /// Unloads one version after its in-flight requests finish. The default version cannot go
+    /// while other versions are served: requests without a version must not move to another
+    /// version behind their clients' backs.
+    /// - Throws: `notFound` for a version that is not served, `failedPrecondition` for the
+    ///   default version while others are served.
+    public func unloadVersion(_ name: String, version: Int) async throws {
+        try requireExplicitMode()
+        let ready = manager.readyVersions(name)
+        guard ready.contains(version) else {
+            throw SwerveError.notFound("Request for unknown model: '\(name)' version \(version) is not found")
+        }
+        if ready.count > 1, manager.defaultVersion(name) == version {
+            throw cannotRemoveDefault(name, version: version)
+        }
+        try await manager.unload(name, version: version)
+    }
+
+    /// Unloads the default version of a model served in one version (TorchServe's unregister
+    /// without a version); refused while other versions are served.
+    public func unloadDefaultVersion(_ name: String) async throws {
+        try requireExplicitMode()
+        let ready = manager.readyVersions(name)
+        guard let version = manager.defaultVersion(name) else {
+            throw SwerveError.notFound("Request for unknown model: '\(name)' is not found")
+        }
+        if ready.count > 1 { throw cannotRemoveDefault(name, version: version) }
+        try await manager.unload(name)
+    }
+
+    /// Makes `version` the one requests without a version go to (allowed in every mode: it
+    /// changes no model's state).
+    public func setDefaultVersion(_ name: String, version: Int) throws {
+        try manager.setDefaultVersion(name, version: version)
+    }
+
+    /// Loads a model of the repository that is not loaded yet, with settings that replace its
+    /// configuration's (TorchServe's register).
+    /// - Returns: the versions loaded and the number of instances of each.
+    /// - Throws: `notFound` for a model the repository lacks, `alreadyExists` for a loaded one.
+    public func registerModel(_ name: String, settings: ModelServingSettings) async throws -> (versions: [Int], instances: Int) {
+        try requireExplicitMode()
+        try RepositoryPath.checkModelName(name)
+        guard let entry = manager.repository.entry(named: name) else {
+            throw SwerveError.notFound("model '\(name)' is not in the model repository")
+        }
+        guard manager.readyVersions(name).isEmpty else {
+            throw SwerveError(.alreadyExists, "model '\(name)' is already loaded; scale it or unload it first")
+        }
+        var parsed = try entry.configText.map(ModelConfigText.parse) ?? ModelConfigText.Parsed(config: Inference_ModelConfig(), explicitFields: [])
+        if let instances = settings.instances {
+            parsed.config.instanceGroup = [Self.instanceGroup(name, count: instances)]
+            parsed.explicitFields.insert("instance_group")
+        }
+        if let batch = settings.maxBatchSize {
+            parsed.config.maxBatchSize = Int32(clamping: batch)
+            parsed.explicitFields.insert("max_batch_size")
+        }
+        if let delay = settings.maxQueueDelayMicroseconds {
+            var dynamic = parsed.config.dynamicBatching
+            dynamic.maxQueueDelayMicroseconds = delay
+            parsed.config.dynamicBatching = dynamic
+            parsed.explicitFields.insert("dynamic_batching")
+        }
+        let versions = try await manager.load(name, override: ModelOverride(config: parsed))
+        return (versions, max(1, Int(parsed.config.instanceGroup.reduce(0) { $0 + $1.count })))
+    }
+
+    /// Reloads a loaded model with `instances` instances; the old ones serve until the new ones
+    /// are ready. The versions served stay those served now (a version unloaded on its own does
+    /// not come back).
+    public func scaleModel(_ name: String, instances: Int) async throws {
+        try requireExplicitMode()
+        let served = try manager.resolve(name, version: nil)
+        var config = served.config
+        config.instanceGroup = [Self.instanceGroup(name, count: instances)]
+        let ready = manager.readyVersions(name)
+        let available = manager.repository.entry(named: name)?.versions ?? []
+        if VersionPolicy(config.versionPolicy).select(from: available) != ready {
+            var specific = Inference_ModelVersionPolicy.Specific()
+            specific.versions = ready.map(Int64.init)
+            config.versionPolicy.specific = specific
+        }
+        // A completed configuration: every field is as the served version has it.
+        try await manager.load(name, override: ModelOverride(config: ModelConfigText.Parsed(config: config, explicitFields: ["max_batch_size"])))
+    }
+
+    private static func instanceGroup(_ name: String, count: Int) -> Inference_ModelInstanceGroup {
+        var group = Inference_ModelInstanceGroup()
+        group.name = name
+        group.kind = .cpu
+        group.count = Int32(clamping: count)
+        return group
+    }
+
+    private func cannotRemoveDefault(_ name: String, version: Int) -> SwerveError {
+        SwerveError(
+            .failedPrecondition,
+            "Cannot remove default version \(version) for model \(name): make another version the default first, or unload the other versions")
+    }
+
+    /// The one rule for every API that loads or unloads: explicit mode only, as Triton.
+    private func requireExplicitMode() throws {
+        guard controlMode == .explicit else {
+            throw SwerveError.invalid(
+                "explicit model load / unload is not allowed unless the server runs with --model-control-mode explicit (now: \(controlMode.rawValue))")
+        }
     }
 }

@@ -7,6 +7,9 @@ import SwerveCore
 /// HTTP compression of inference bodies as Triton does it: `Content-Encoding: gzip|deflate` on
 /// requests, and responses compressed with the encoding `Accept-Encoding` prefers.
 enum Compression {
+    /// The codings Swerve decodes, as an `Accept-Encoding` value.
+    static let acceptedEncodings = "gzip, deflate"
+
     enum Encoding: String {
         case gzip
         case deflate
@@ -34,16 +37,13 @@ enum Compression {
             .filter { !$0.isEmpty && $0 != "identity" }
         let encodings = try names.map { name -> (String, Encoding) in
             guard let encoding = Encoding(rawValue: name == "x-gzip" ? "gzip" : name) else {
-                throw HTTPError(
-                    .unsupportedMediaType, headers: [.acceptEncoding: "gzip, deflate"],
-                    message: "Content-Encoding '\(name.prefix(100))' is not supported; use gzip or deflate")
+                throw SwerveError(.unsupportedMediaType, "Content-Encoding '\(name.prefix(100))' is not supported; use gzip or deflate")
             }
             return (name, encoding)
         }
         guard encodings.count <= maxStackedCodings else {
-            throw HTTPError(
-                .unsupportedMediaType, headers: [.acceptEncoding: "gzip, deflate"],
-                message: "Content-Encoding stacks \(encodings.count) codings; at most \(maxStackedCodings) are decoded")
+            throw SwerveError(
+                .unsupportedMediaType, "Content-Encoding stacks \(encodings.count) codings; at most \(maxStackedCodings) are decoded")
         }
         var bytes = body
         for (name, encoding) in encodings.reversed() {

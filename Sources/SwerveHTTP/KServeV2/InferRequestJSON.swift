@@ -27,15 +27,13 @@ package struct InferRequestJSON: Decodable {
             shape = try container.decode([Int].self, forKey: .shape)
             parameters = try container.decodeIfPresent([String: ParameterJSON].self, forKey: .parameters)
             let expected = try Shape.elementCount(shape, tensorName: name)
+            try SharedMemoryParameters.reject(parameters.map { Array($0.keys) } ?? [], of: "input '\(name)'")
             if parameters?["binary_data_size"] != nil {
                 guard !container.contains(.data) else {
                     throw SwerveError.invalid("input '\(name)' has both 'data' and binary_data_size; send one")
                 }
                 data = nil
                 return
-            }
-            if parameters?["shared_memory_region"] != nil {
-                throw SwerveError.invalid("input '\(name)': shared memory is not supported by this server; send the data in the request")
             }
             guard container.contains(.data) else {
                 throw SwerveError.invalid("input '\(name)' has no 'data' (and no binary_data_size parameter)")

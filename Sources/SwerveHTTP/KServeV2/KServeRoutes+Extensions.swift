@@ -3,33 +3,34 @@ import Hummingbird
 import SwerveCore
 import Synchronization
 
-/// Triton extensions clients probe: shared memory (answered as Triton does when the feature is
-/// absent), logging settings and trace settings.
+/// Triton extensions clients probe: shared memory (answered by the core as Triton answers without
+/// the feature), logging settings and trace settings.
 extension KServeRoutes {
     func addExtensionRoutes(to table: RouteTable) {
-        for kind in ["systemsharedmemory", "cudasharedmemory"] {
-            for status in ["/v2/\(kind)/status", "/v2/\(kind)/region/:region/status"] {
+        for (path, kind) in [("systemsharedmemory", SharedMemoryKind.system), ("cudasharedmemory", .cuda)] {
+            for status in ["/v2/\(path)/status", "/v2/\(path)/region/:region/status"] {
                 table.get(status) { _, _ in jsonResponse(Array("[]".utf8)) }
             }
-            for unregister in ["/v2/\(kind)/unregister", "/v2/\(kind)/region/:region/unregister"] {
+            for unregister in ["/v2/\(path)/unregister", "/v2/\(path)/region/:region/unregister"] {
                 table.post(unregister) { request, _ in
-                    _ = try await collectBody(request)
+                    _ = try await options.collectBody(request)
                     return Response(status: .ok)
                 }
             }
-            table.post("/v2/\(kind)/region/:region/register") { request, _ in
-                _ = try await collectBody(request)
-                throw SwerveError.invalid("shared memory is not supported by this server; send tensors in the request body")
+            table.post("/v2/\(path)/region/:region/register") { request, _ in
+                _ = try await options.collectBody(request)
+                try server.registerSharedMemory(kind)
+                return Response(status: .ok)
             }
         }
         table.get("/v2/logging") { _, _ in jsonResponse(try settings.logging()) }
         table.post("/v2/logging") { request, _ in
-            jsonResponse(try settings.updateLogging(try await collectBody(request)))
+            jsonResponse(try settings.updateLogging(try await options.collectBody(request)))
         }
         for path in ["/v2/trace/setting", "/v2/models/:model/trace/setting"] {
             table.get(path) { _, _ in jsonResponse(try settings.trace()) }
             table.post(path) { request, _ in
-                jsonResponse(try settings.updateTrace(try await collectBody(request)))
+                jsonResponse(try settings.updateTrace(try await options.collectBody(request)))
             }
         }
     }

@@ -6,9 +6,55 @@ import SwerveCore
 extension KServeRoutes {
     struct IndexRequest: Decodable { var ready: Bool? }
 
+    /// `{"parameters": {"config": "<json>", "file:<path>": "<base64>"}}`: the file contents travel
+    /// in base64, which is decoded here; what the parameters mean is the core's to say.
+    struct LoadRequest: Decodable {
+        var parameters: [String: ModelOverride.Parameter]?
+
+        private enum CodingKeys: String, CodingKey { case parameters }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            guard container.contains(.parameters) else { return }
+            let values = try container.decode([String: JSONParameterValue].self, forKey: .parameters)
+            var parameters: [String: ModelOverride.Parameter] = [:]
+            for (key, value) in values {
+                switch value {
+                case .string(let text) where key.hasPrefix("file:"):
+                    guard let bytes = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
+                        throw SwerveError.invalid("parameter '\(key.prefix(256))' must hold the file's contents in base64")
+                    }
+                    parameters[key] = .bytes(Array(bytes))
+                case .string(let text): parameters[key] = .string(text)
+                case .other(let kind): parameters[key] = .other(kind)
+                }
+            }
+            self.parameters = parameters
+        }
+    }
+
+    /// A load parameter's JSON value: a string, or anything else (named for messages).
+    enum JSONParameterValue: Decodable {
+        case string(String)
+        case other(String)
+
+        init(from decoder: any Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if let text = try? value.decode(String.self) {
+                self = .string(text)
+            } else if (try? value.decode(Bool.self)) != nil {
+                self = .other("a boolean")
+            } else if (try? value.decode(Double.self)) != nil {
+                self = .other("a number")
+            } else {
+                self = .other("an object, array or null")
+            }
+        }
+    }
+
     func addRepositoryRoutes(to table: RouteTable) {
         table.post("/v2/repository/index") { request, _ in
-            let body = try await collectBody(request)
+            let body = try await options.collectBody(request)
             let readyOnly = body.isEmpty ? false : try decodeJSON(IndexRequest.self, body).ready ?? false
             let rows = server.repositoryIndex(readyOnly: readyOnly).map { row -> [String: String] in
                 var object = ["name": row.name]
@@ -21,18 +67,14 @@ extension KServeRoutes {
         }
         table.post("/v2/repository/models/:model/load") { request, context in
             let name = context.parameters.get("model") ?? ""
-            let body = try await collectBody(request)
-            let override = try body.isEmpty ? nil : parseLoadParameters(body)
-            do {
-                try await server.loadModel(name, override: override)
-            } catch let error as SwerveError where error.code == .notFound {
-                throw SwerveError.invalid("failed to load '\(name)': \(error.message)")
-            }
+            let body = try await options.collectBody(request)
+            let parameters = try body.isEmpty ? nil : decodeJSON(LoadRequest.self, body).parameters
+            try await server.loadModel(name, override: try ModelOverride.parse(parameters ?? [:]))
             return Response(status: .ok)
         }
         table.post("/v2/repository/models/:model/unload") { request, context in
             let name = context.parameters.get("model") ?? ""
-            _ = try await collectBody(request)
+            _ = try await options.collectBody(request)
             try await server.unloadModel(name)
             return Response(status: .ok)
         }
@@ -41,44 +83,5 @@ extension KServeRoutes {
                 throw SwerveError(.unsupported, "'repository_name' specification is not supported")
             }
         }
-    }
-
-    /// Reads `{"parameters": {"config": "<json>", "file:<path>": "<base64>"}}`.
-    private func parseLoadParameters(_ body: [UInt8]) throws -> ModelOverride? {
-        try JSONNesting.check(body)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
-            throw SwerveError.invalid("the load request body must be a JSON object")
-        }
-        guard let parameters = object["parameters"] else { return nil }
-        guard let parameters = parameters as? [String: Any] else {
-            throw SwerveError.invalid("'parameters' must be a JSON object")
-        }
-        var configJSON: String?
-        var files: [String: [UInt8]] = [:]
-        for (key, value) in parameters {
-            if key == "config" {
-                guard let text = value as? String else {
-                    throw SwerveError.invalid("the 'config' parameter must be a string holding the model configuration JSON")
-                }
-                configJSON = text
-            } else if key.hasPrefix("file:") {
-                guard let text = value as? String, let bytes = Data(base64Encoded: text, options: .ignoreUnknownCharacters) else {
-                    throw SwerveError.invalid("parameter '\(key)' must hold the file's contents in base64")
-                }
-                files[String(key.dropFirst(5))] = Array(bytes)
-            }
-        }
-        if configJSON == nil && files.isEmpty { return nil }
-        return ModelOverride(configJSON: configJSON, files: files)
-    }
-}
-
-/// Decodes a small JSON body, mapping decoding errors to 400.
-func decodeJSON<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
-    try JSONNesting.check(body)
-    do {
-        return try JSONDecoder().decode(type, from: Data(body))
-    } catch let error as DecodingError {
-        throw SwerveError.invalid("invalid JSON body: \(JSONErrorDescription.describe(error))")
     }
 }

@@ -4,17 +4,6 @@ import Hummingbird
 import NIOCore
 import SwerveCore
 
-/// Settings of the HTTP frontends.
-public struct HTTPFrontendOptions: Sendable {
-    /// The largest request body accepted; larger bodies get 413 before they are read whole.
-    public var maxRequestSize: Int
-
-    /// Creates options.
-    public init(maxRequestSize: Int = 64 << 20) {
-        self.maxRequestSize = maxRequestSize
-    }
-}
-
 extension HTTPField.Name {
     /// Triton's header giving the length of the JSON part of a binary request or response.
     static let inferenceHeaderContentLength = HTTPField.Name("Inference-Header-Content-Length")!
@@ -42,7 +31,7 @@ public struct KServeRoutes: Sendable {
     public func makeRouter() -> Router<SwerveRequestContext> {
         let table = RouteTable(router: Router(context: SwerveRequestContext.self))
         // Middleware applies to the routes added after it; it reads the table's paths when asked.
-        table.router.add(middleware: ErrorMiddleware(routes: table))
+        table.router.add(middleware: ErrorMiddleware(routes: table, format: .kserve))
         addCoreRoutes(to: table)
         addRepositoryRoutes(to: table)
         addStatisticsRoutes(to: table)
@@ -55,7 +44,8 @@ public struct KServeRoutes: Sendable {
             Response(status: server.isLive ? .ok : .serviceUnavailable)
         }
         table.get("/v2/health/ready") { _, _ in
-            server.isReady ? Response(status: .ok) : ErrorResponse.make(status: .serviceUnavailable, message: "server is not ready: models are still loading")
+            guard server.isReady else { throw SwerveError.unavailable("server is not ready: models are still loading") }
+            return Response(status: .ok)
         }
         table.get("/v2") { _, _ in
             jsonResponse(try MetadataJSON.server(server.info))
@@ -67,10 +57,7 @@ public struct KServeRoutes: Sendable {
             }
             table.get(prefix + "/ready") { _, context in
                 let (name, version) = try modelAndVersion(context)
-                guard try server.isModelReady(name, version: version) else {
-                    _ = try server.manager.resolve(name, version: version)  // throws the reason
-                    return Response(status: .serviceUnavailable)
-                }
+                _ = try server.servedVersion(name, version: version)  // 404 or 503 with the reason when not ready
                 return Response(status: .ok)
             }
             table.get(prefix + "/config") { _, context in
@@ -90,24 +77,25 @@ public struct KServeRoutes: Sendable {
         let start = ContinuousClock.now
         var status = HTTPResponse.Status.ok
         var requestID: String?
-        var servedVersion = version
+        var servedVersion: Int?
         defer {
             let elapsed = ContinuousClock.now - start
             context.logger.debug(
                 "infer", metadata: [
-                    "model": "\(model)", "version": "\(servedVersion.map(String.init) ?? "default")", "status": "\(status.code)",
+                    "model": "\(model)", "version": "\(servedVersion.map(String.init) ?? "none")", "status": "\(status.code)",
                     "duration_us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
                     "request_id": "\(requestID ?? context.id)",
                 ])
         }
         do {
-            let response = try await context.untilDisconnect { signal in
-                try await inferBody(request, model: model, version: version, cancellation: signal, requestID: &requestID)
+            // Unknown model: 404 before the body is read. The one lookup of the request.
+            let served = try server.servedVersion(model, version: version)
+            servedVersion = served.version
+            return try await context.untilDisconnect { signal in
+                try await inferBody(request, served: served, version: version, cancellation: signal, requestID: &requestID)
             }
-            servedVersion = servedVersion ?? (try? server.manager.resolve(model, version: nil).version)
-            return response
         } catch {
-            let response = ErrorResponse.make(for: error)
+            let response = ErrorResponse.make(for: error, format: .kserve)
             status = response.status
             if status == .contentTooLarge { context.closeConnectionSoon() }
             if response.status.code >= 500 {
@@ -120,21 +108,24 @@ public struct KServeRoutes: Sendable {
     }
 
     private func inferBody(
-        _ request: Request, model: String, version: Int?, cancellation: CancellationSignal, requestID: inout String?
+        _ request: Request, served: ServedVersion, version: Int?, cancellation: CancellationSignal, requestID: inout String?
     ) async throws -> Response {
-        _ = try server.manager.resolve(model, version: version)  // unknown model: 404 before reading the body
         let body = try Compression.decompress(
-            try await collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
+            try await options.collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
         let headerLength = try InferRequestBody.headerLength(field: request.headers[.inferenceHeaderContentLength], bodyCount: body.count)
         if headerLength == 0, request.headers[.inferenceHeaderContentLength] != nil {
             return try await inferRaw(
-                body, model: model, version: version, cancellation: cancellation, acceptEncoding: request.headers[.acceptEncoding])
+                body, served: served, version: version, cancellation: cancellation, acceptEncoding: request.headers[.acceptEncoding])
         }
         let split = try InferRequestBody.split(body, headerLength: headerLength)
         let header = split.header
         requestID = header.id
         let inputs = split.inputs
 
+        try SharedMemoryParameters.reject(header.parameters.map { Array($0.keys) } ?? [], of: "the request")
+        for output in header.outputs ?? [] {
+            try SharedMemoryParameters.reject(output.parameters.map { Array($0.keys) } ?? [], of: "output '\(output.name)'")
+        }
         let requestBinary = header.parameters?["binary_data_output"]?.value.boolValue ?? false
         var binaryOutputs = Set<String>()
         let outputs = (header.outputs ?? []).map { output -> InferenceRequest.RequestedOutput in
@@ -142,9 +133,9 @@ public struct KServeRoutes: Sendable {
             return InferenceRequest.RequestedOutput(name: output.name, parameters: ParameterJSON.convert(output.parameters))
         }
         let inferenceRequest = InferenceRequest(
-            modelName: model, modelVersion: version, id: header.id, parameters: ParameterJSON.convert(header.parameters),
+            modelName: served.name, modelVersion: version, id: header.id, parameters: ParameterJSON.convert(header.parameters),
             inputs: inputs, outputs: outputs, cancellation: cancellation)
-        let response = try await server.infer(inferenceRequest)
+        let response = try await server.infer(inferenceRequest, on: served)
         if outputs.isEmpty, requestBinary {
             binaryOutputs = Set(response.outputs.map(\.name))
         }
@@ -155,9 +146,9 @@ public struct KServeRoutes: Sendable {
     /// Triton's raw binary request: the whole body is the one input's bytes, batch 1, every
     /// output returned binary.
     private func inferRaw(
-        _ body: [UInt8], model: String, version: Int?, cancellation: CancellationSignal, acceptEncoding: String?
+        _ body: [UInt8], served: ServedVersion, version: Int?, cancellation: CancellationSignal, acceptEncoding: String?
     ) async throws -> Response {
-        let served = try server.manager.resolve(model, version: version)
+        let model = served.name
         guard served.io.inputs.count == 1, let spec = served.io.inputs.first else {
             throw SwerveError.invalid("a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; '\(model)' has \(served.io.inputs.count)")
         }
@@ -187,7 +178,8 @@ public struct KServeRoutes: Sendable {
         let tensor = try Tensor.validated(name: spec.name, dataType: spec.dataType, shape: shape, data: data)
         let response = try await server.infer(
             InferenceRequest(
-                modelName: model, modelVersion: version, inputs: [NamedTensor(name: spec.name, tensor: tensor)], cancellation: cancellation))
+                modelName: model, modelVersion: version, inputs: [NamedTensor(name: spec.name, tensor: tensor)], cancellation: cancellation),
+            on: served)
         let encoded = try InferResponseJSON.encode(response, binaryOutputs: Set(response.outputs.map(\.name)))
         return try makeResponse(encoded, acceptEncoding: acceptEncoding)
     }
@@ -206,35 +198,4 @@ public struct KServeRoutes: Sendable {
         }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: encoded.body)))
     }
-
-    /// Reads the body up to the configured limit; a larger body gets 413 without being read whole.
-    func collectBody(_ request: Request) async throws -> [UInt8] {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > options.maxRequestSize {
-            throw SwerveError(
-                .payloadTooLarge, "request body of \(length) bytes is larger than the limit of \(options.maxRequestSize) bytes (--max-request-size)")
-        }
-        do {
-            let buffer = try await request.body.collect(upTo: options.maxRequestSize)
-            return Array(buffer.readableBytesView)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw SwerveError(.payloadTooLarge, "request body is larger than the limit of \(options.maxRequestSize) bytes (--max-request-size)")
-        } catch is NIOTooManyBytesError {
-            throw SwerveError(.payloadTooLarge, "request body is larger than the limit of \(options.maxRequestSize) bytes (--max-request-size)")
-        }
-    }
-}
-
-/// Reads the model name and optional version from the path.
-func modelAndVersion(_ context: SwerveRequestContext) throws -> (String, Int?) {
-    let name = context.parameters.get("model") ?? ""
-    guard let text = context.parameters.get("version") else { return (name, nil) }
-    guard let version = Int(text), version > 0 else {
-        throw SwerveError.notFound("Request for unknown model: '\(name)' version '\(text)' is not found (versions are positive integers)")
-    }
-    return (name, version)
-}
-
-/// A response (200 unless said) with a JSON body.
-func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
-    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }

@@ -18,7 +18,7 @@ public struct TFServingRoutes: Sendable {
     /// Builds the router; errors are `{"error": "..."}`.
     public func makeRouter() -> Router<SwerveRequestContext> {
         let table = RouteTable(router: Router(context: SwerveRequestContext.self))
-        table.router.add(middleware: ErrorMiddleware(routes: table))
+        table.router.add(middleware: ErrorMiddleware(routes: table, format: .kserve))
         // `:predict` is part of the last path segment, so the routes take the whole segment.
         table.get("/v1/models/:model") { _, context in
             let name = context.parameters.get("model") ?? ""
@@ -43,9 +43,7 @@ public struct TFServingRoutes: Sendable {
         }
         table.post("/v1/models/:model/versions/:version") { request, context in
             let (text, method) = try splitMethod(context.parameters.get("version") ?? "")
-            guard let version = Int(text), version > 0 else {
-                throw SwerveError.notFound("Servable not found for request: version '\(text)' of '\(context.parameters.get("model") ?? "")'")
-            }
+            let version = try ModelVersionText.parse(text, model: context.parameters.get("model") ?? "")
             return try await context.untilDisconnect { signal in
                 try await predict(request, model: context.parameters.get("model") ?? "", version: version, method: method, cancellation: signal)
             }
@@ -61,7 +59,7 @@ public struct TFServingRoutes: Sendable {
     }
 
     private func status(model name: String, version: Int?) throws -> [UInt8] {
-        let rows = server.manager.statuses().filter { $0.name == name && (version == nil || $0.version == version) }
+        let rows = server.modelStatuses(model: name).filter { version == nil || $0.version == version }
         guard !rows.isEmpty else {
             throw SwerveError.notFound("Servable not found for request: \(version.map { "Specific(\(name), \($0))" } ?? "Latest(\(name))")")
         }
@@ -101,7 +99,7 @@ public struct TFServingRoutes: Sendable {
 
     private func resolve(_ name: String, version: Int?) throws -> ServedVersion {
         do {
-            return try server.manager.resolve(name, version: version)
+            return try server.servedVersion(name, version: version)
         } catch let error as SwerveError where error.code == .notFound {
             throw SwerveError.notFound("Servable not found for request: \(version.map { "Specific(\(name), \($0))" } ?? "Latest(\(name))")")
         }
@@ -140,42 +138,13 @@ public struct TFServingRoutes: Sendable {
             throw SwerveError.invalid("Malformed request: POST \(request.uri.path.prefix(200))")
         }
         let served = try resolve(model, version: version)
-        let body = try await KServeRoutes(server: server, options: options).collectBody(request)
+        let body = try await options.collectBody(request)
         let parsed = try TFServingPredictRequest.parse(body, io: served.io, imageInput: served.preprocessor?.inputName)
         let rowFormat = parsed.rowFormat
         let inputs = parsed.inputs
         let response = try await server.infer(
-            InferenceRequest(modelName: model, modelVersion: served.version, inputs: inputs, cancellation: cancellation))
-        var writer = JSONWriter()
-        // One output is written bare, several as an object keyed by output name.
-        func writeOutputs(row: Int?) throws {
-            if response.outputs.count == 1, let output = response.outputs.first {
-                try TFServingTensorJSON.write(output.tensor, row: row, name: output.name, to: &writer)
-                return
-            }
-            writer.raw("{")
-            for (index, output) in response.outputs.enumerated() {
-                if index > 0 { writer.raw(",") }
-                writer.string(output.name)
-                writer.raw(":")
-                try TFServingTensorJSON.write(output.tensor, row: row, name: output.name, to: &writer)
-            }
-            writer.raw("}")
-        }
-        if rowFormat {
-            writer.raw("{\"predictions\":[")
-            let rows = response.outputs.first?.tensor.shape.first ?? 0
-            for row in 0..<rows {
-                if row > 0 { writer.raw(",") }
-                try writeOutputs(row: row)
-            }
-            writer.raw("]}")
-        } else {
-            writer.raw("{\"outputs\":")
-            try writeOutputs(row: nil)
-            writer.raw("}")
-        }
-        return jsonResponse(writer.bytes)
+            InferenceRequest(modelName: model, modelVersion: version, inputs: inputs, cancellation: cancellation), on: served)
+        return jsonResponse(try TFServingPredictResponse.encode(response, rowFormat: rowFormat))
     }
 
     /// The name of the one signature every model has.

@@ -91,35 +91,104 @@ enum TFServingTensorJSON {
             }
         }
     }
+}
 
-    /// Writes `tensor` as nested lists; when `dropBatch` the outermost dimension is removed and row
-    /// `row` is written.
-    static func write(_ tensor: Tensor, row: Int?, name: String, to writer: inout JSONWriter) throws {
-        let elements = try TensorJSON.elementTexts(tensor, name: name)
-        var shape = tensor.shape
-        var offset = 0
-        if let row, !shape.isEmpty {
-            let rowCount = shape.dropFirst().reduce(1, *)
-            offset = row * rowCount
-            shape.removeFirst()
+extension TFServingTensorJSON {
+    /// One output tensor ready to be written as TF Serving's nested lists: each element is read
+    /// straight from the tensor's buffer and rendered only when it is written, so writing a row
+    /// costs that row's elements alone.
+    struct Output {
+        /// The output's name, for error messages and the keys of several outputs.
+        let name: String
+        /// The tensor written.
+        let tensor: Tensor
+        /// The number of elements the shape describes.
+        let elementCount: Int
+        /// The byte range of each element of a BYTES tensor, found once; empty for other types.
+        private let stringRanges: [Range<Int>]
+
+        /// Prepares `tensor` for writing.
+        /// - Throws: `internal` when the buffer holds fewer elements than the shape describes
+        ///   (extra elements are ignored); `invalidArgument` for a malformed BYTES buffer.
+        init(name: String, tensor: Tensor) throws {
+            self.name = name
+            self.tensor = tensor
+            var count = 1
+            for dim in tensor.shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+                guard dim >= 0, !overflow else {
+                    throw SwerveError.internal("output '\(name)' has an invalid shape \(tensor.shape)")
+                }
+                count = product
+            }
+            elementCount = count
+            var ranges: [Range<Int>] = []
+            let available: Int
+            if let size = tensor.dataType.byteSize {
+                available = tensor.data.count / size
+            } else {
+                try BytesCodec.forEachElement(in: tensor.data, tensorName: name) { ranges.append($0) }
+                available = ranges.count
+            }
+            guard available >= count else {
+                throw SwerveError.internal(
+                    "output '\(name)' holds \(available) elements but its shape \(tensor.shape) describes \(count)")
+            }
+            stringRanges = ranges
         }
-        var position = offset
-        func nest(_ dims: ArraySlice<Int>) {
+
+        /// Writes the whole tensor (`row` nil) or row `row` of its outermost dimension as nested
+        /// lists; a 0-d tensor is written as its one value whatever `row` is. `rendered` grows by
+        /// the number of elements written.
+        func write(row: Int?, to writer: inout JSONWriter, rendered: inout Int) {
+            var dims = tensor.shape[...]
+            var position = 0
+            if let row, let first = dims.first {
+                dims = dims.dropFirst()
+                position = row * (first == 0 ? 0 : elementCount / first)
+            }
+            nest(dims, position: &position, to: &writer, rendered: &rendered)
+        }
+
+        private func nest(_ dims: ArraySlice<Int>, position: inout Int, to writer: inout JSONWriter, rendered: inout Int) {
             guard let first = dims.first else {
-                writer.raw(elements[position])
+                writeElement(position, to: &writer)
                 position += 1
+                rendered += 1
                 return
             }
             writer.raw("[")
             for index in 0..<first {
                 if index > 0 { writer.raw(",") }
-                nest(dims.dropFirst())
+                nest(dims.dropFirst(), position: &position, to: &writer, rendered: &rendered)
             }
             writer.raw("]")
         }
-        nest(shape[...])
-    }
 
+        /// Writes element `index` (row-major) as a JSON number, boolean or string.
+        private func writeElement(_ index: Int, to writer: inout JSONWriter) {
+            let data = tensor.data
+            func load<T: FixedWidthInteger>(_ type: T.Type) -> T {
+                data.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: index * MemoryLayout<T>.size, as: T.self)) }
+            }
+            switch tensor.dataType {
+            case .bool: writer.bool(data[index] != 0)
+            case .uint8: writer.number(data[index])
+            case .int8: writer.number(Int8(bitPattern: data[index]))
+            case .uint16: writer.number(load(UInt16.self))
+            case .int16: writer.number(load(Int16.self))
+            case .uint32: writer.number(load(UInt32.self))
+            case .int32: writer.number(load(Int32.self))
+            case .uint64: writer.number(load(UInt64.self))
+            case .int64: writer.number(load(Int64.self))
+            case .fp32: writer.number(Float(bitPattern: load(UInt32.self)))
+            case .fp64: writer.number(Double(bitPattern: load(UInt64.self)))
+            case .fp16: writer.number(Float(Float16(bitPattern: load(UInt16.self))))
+            case .bf16: writer.number(Float(bitPattern: UInt32(load(UInt16.self)) << 16))
+            case .bytes: writer.string(utf8: data[stringRanges[index]])
+            }
+        }
+    }
 }
 
 /// Base64 in either alphabet (standard or URL-safe), with or without padding.

@@ -22,7 +22,7 @@ public struct TorchServeInferenceRoutes: Sendable {
     /// Builds the router; errors are `{"code", "type", "message"}`.
     public func makeRouter() -> Router<SwerveRequestContext> {
         let table = RouteTable(router: Router(context: SwerveRequestContext.self))
-        table.router.add(middleware: TorchServeErrorMiddleware(routes: table))
+        table.router.add(middleware: ErrorMiddleware(routes: table, format: .torchServe))
         table.get("/ping") { _, _ in
             let healthy = server.isReady
             return jsonResponse(Array((healthy ? #"{"status":"Healthy"}"# : #"{"status":"Unhealthy"}"#).utf8), status: healthy ? .ok : .serviceUnavailable)
@@ -35,12 +35,9 @@ public struct TorchServeInferenceRoutes: Sendable {
                 }
             }
             register("/predictions/:model/:version") { request, context in
-                let text = context.parameters.get("version") ?? ""
-                guard let version = Int(text), version > 0 else {
-                    throw SwerveError.notFound("Model version '\(text)' of '\(context.parameters.get("model") ?? "")' is not found")
-                }
+                let (model, version) = try modelAndVersion(context)
                 return try await context.untilDisconnect { signal in
-                    try await predict(request, model: context.parameters.get("model") ?? "", version: version, cancellation: signal)
+                    try await predict(request, model: model, version: version, cancellation: signal)
                 }
             }
         }
@@ -48,12 +45,12 @@ public struct TorchServeInferenceRoutes: Sendable {
     }
 
     private func predict(_ request: Request, model: String, version: Int?, cancellation: CancellationSignal) async throws -> Response {
-        let served = try TorchServeLookup.resolve(server, model: model, version: version)
+        let served = try server.servedVersion(model, version: version)
         guard let preprocessor = served.preprocessor else {
             throw SwerveError.invalid(
                 "model '\(model)' declares no image input (config.pbtxt parameters image_input ...); use the KServe v2 API at /v2/models/\(model)/infer for tensors")
         }
-        let body = try await KServeRoutes(server: server, options: options).collectBody(request)
+        let body = try await options.collectBody(request)
         let images: [[UInt8]]
         if let boundary = try MultipartBody.boundary(contentType: request.headers[.contentType]) {
             let parts = try MultipartBody.parse(body, boundary: boundary)
@@ -71,7 +68,7 @@ public struct TorchServeInferenceRoutes: Sendable {
                     do {
                         let input = NamedTensor(name: preprocessor.inputName, tensor: Tensor(dataType: .bytes, shape: [1], data: BytesCodec.encode([image])))
                         let response = try await server.infer(
-                            InferenceRequest(modelName: model, modelVersion: served.version, inputs: [input], cancellation: cancellation))
+                            InferenceRequest(modelName: model, modelVersion: version, inputs: [input], cancellation: cancellation), on: served)
                         return (index, .success(try classify(response, served: served, postprocessing: postprocessing)))
                     } catch {
                         return (index, .failure(error))
@@ -92,8 +89,8 @@ public struct TorchServeInferenceRoutes: Sendable {
             switch result {
             case .success(let classes): writer.raw(String(decoding: try writeClasses(classes), as: UTF8.self))
             case .failure(let error):
-                let (status, message) = TorchServeError.describe(error)
-                TorchServeError.write(status: status, message: "image \(index): \(message)", to: &writer)
+                let (code, message, _) = ErrorResponse.describe(error)
+                HTTPErrorFormat.torchServe.write(code: code, message: "image \(index): \(message)", to: &writer)
             }
         }
         writer.raw("]")

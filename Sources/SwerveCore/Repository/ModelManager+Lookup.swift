@@ -1,0 +1,91 @@
+import Synchronization
+
+/// Finding the version that serves a request, the states the repository index reports, and
+/// running requests.
+extension ModelManager {
+    /// The version that serves a request: the one asked for, or the default version.
+    /// - Throws: `notFound` for an unknown model or version, or one that was unloaded;
+    ///   `unavailable` for one that is loading, unloading or failed.
+    public func resolve(_ name: String, version: Int?) throws -> ServedVersion {
+        try models.withLock { models in
+            guard let slot = models[name] else {
+                throw SwerveError.notFound("Request for unknown model: '\(name)' is not found")
+            }
+            if let version {
+                switch slot.versions[version] {
+                case .ready(let served): return served
+                case nil, .unloaded:
+                    throw SwerveError.notFound("Request for unknown model: '\(name)' version \(version) is not found")
+                case let state?:
+                    throw SwerveError.unavailable("model '\(name)' version \(version) is not ready: \(state.modelState.reason)")
+                }
+            }
+            if let served = slot.defaultServed { return served }
+            if let failure = slot.failure {
+                throw SwerveError.unavailable("model '\(name)' is not ready: \(failure)")
+            }
+            if slot.isUnloaded {
+                throw SwerveError.notFound("Request for unknown model: '\(name)' is not loaded (it was unloaded)")
+            }
+            let reasons = slot.versions.sorted { $0.key < $1.key }.map { "version \($0.key): \($0.value.modelState.reason)" }
+            throw SwerveError.unavailable("model '\(name)' is not ready: " + (reasons.isEmpty ? "not loaded" : reasons.joined(separator: "; ")))
+        }
+    }
+
+    /// Ready versions of a model, ascending.
+    public func readyVersions(_ name: String) -> [Int] {
+        models.withLock { $0[name]?.readyVersions ?? [] }
+    }
+
+    /// The version requests without a version go to now, if any is ready.
+    public func defaultVersion(_ name: String) -> Int? {
+        models.withLock { $0[name]?.defaultServed?.version }
+    }
+
+    /// Every known model version with its state, sorted by name and version.
+    public func statuses() -> [ModelVersionStatus] {
+        models.withLock { models in
+            models.sorted { $0.key < $1.key }.flatMap { name, slot -> [ModelVersionStatus] in
+                if slot.versions.isEmpty, let failure = slot.failure {
+                    return [ModelVersionStatus(name: name, version: nil, state: .failed(failure))]
+                }
+                return slot.versions.sorted { $0.key < $1.key }.map {
+                    ModelVersionStatus(name: name, version: $0.key, state: $0.value.modelState)
+                }
+            }
+        }
+    }
+
+    /// True when no model is loading.
+    public var isSettled: Bool {
+        models.withLock { models in
+            models.values.allSatisfy { slot in
+                !slot.versions.values.contains {
+                    if case .loading = $0 { return true }
+                    return false
+                }
+            }
+        }
+    }
+
+    // MARK: - Inference
+
+    /// Runs a request on the version it names, or on the default version.
+    public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
+        try await infer(request, on: try resolve(request.modelName, version: request.modelVersion))
+    }
+
+    /// Runs a request on a version found before (with ``resolve(_:version:)``).
+    ///
+    /// A request without a version that finds its version retiring (a new version replaced it
+    /// between the lookup and the queue) goes to the version serving now instead of failing.
+    public func infer(_ request: InferenceRequest, on served: ServedVersion) async throws -> InferenceResponse {
+        do {
+            return try await InferencePipeline.run(request, on: served)
+        } catch let error as SwerveError where error.code == .unavailable && request.modelVersion == nil && served.pool.isRetiring {
+            let current = try resolve(request.modelName, version: nil)
+            guard current.pool !== served.pool else { throw error }
+            return try await InferencePipeline.run(request, on: current)
+        }
+    }
+}
