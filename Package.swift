@@ -31,7 +31,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
-        // Protocol-free core: tensors, configs, the model repository, the model manager, scheduling.
+        // Protocol-free core: tensors, configs, the model repository, the model manager, scheduling,
+        // the error table and InferenceServer, the one door the frontends use.
         .target(
             name: "SwerveCore",
             dependencies: [
@@ -52,7 +53,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // KServe v2 HTTP frontend (and later the other HTTP protocols) on Hummingbird.
+        // The HTTP frontends on Hummingbird: KServe v2 (JSON and binary), TorchServe inference and
+        // management, TF Serving REST and Prometheus metrics, with helpers they share in Shared/.
         .target(
             name: "SwerveHTTP",
             dependencies: [

@@ -13,7 +13,7 @@ import SwerveONNXRuntime
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the models of a repository over KServe v2 HTTP and gRPC, and TensorFlow Serving REST.",
+        abstract: "Serve the models of a repository over KServe v2 HTTP and gRPC, TorchServe's inference and management APIs, and TensorFlow Serving REST.",
         discussion: "Stops cleanly on SIGINT or SIGTERM: new connections are refused, requests in flight finish."
     )
 
@@ -61,7 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Buckets in seconds of the latency histograms, comma-separated.", valueName: "list"))
     var metricsHistogramBuckets: String = "0.0001,0.00025,0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10"
 
-    @Option(name: .long, help: ArgumentHelp("none: load every model at start; poll: also rescan the repository for changes; explicit: load only --load-model models, then through the repository API.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("none: load every model at start; poll: also rescan the repository for changes; explicit: load only --load-model models, then what the repository APIs ask for (KServe load/unload, TorchServe register/scale/unregister), which the other modes refuse.", valueName: "mode"))
     var modelControlMode: ModelControlMode = .none
 
     @Option(name: .long, help: ArgumentHelp("Seconds between repository scans in poll mode.", valueName: "seconds"))
