@@ -9,6 +9,15 @@ extension ONNXRuntimeSession {
     ///   the values; `invalidArgument` for an unknown name, a wrong data type, or a BYTES element
     ///   containing a NUL byte.
     public func run(inputs: [NamedTensor], outputs: [String]) throws -> [NamedTensor] {
+        var timings = RunTimings()
+        return try run(inputs: inputs, outputs: outputs, timings: &timings)
+    }
+
+    /// Runs the model as ``run(inputs:outputs:)`` does and times its three phases: making ONNX
+    /// Runtime values of the inputs, ONNX Runtime's `Run`, and copying the outputs out (Triton's
+    /// compute input, infer and output).
+    public func run(inputs: [NamedTensor], outputs: [String], timings: inout RunTimings) throws -> [NamedTensor] {
+        let start = ContinuousClock.now
         let inputNames = try inputs.map { input throws(SwerveError) in
             UnsafePointer(try inputBinding(for: input).cName)
         }
@@ -16,13 +25,18 @@ extension ONNXRuntimeSession {
             UnsafePointer(try outputBinding(named: name).cName)
         }
         return try withInputValues(inputs[...], created: []) { values throws in
+            let prepared = ContinuousClock.now
+            timings.inputNanoseconds = (prepared - start).nanoseconds
             let results = try run(inputNames: inputNames, values: values, outputNames: outputNames)
             defer { results.forEach { api.releaseValue($0) } }
+            let ran = ContinuousClock.now
+            timings.inferNanoseconds = (ran - prepared).nanoseconds
             var named: [NamedTensor] = []
             named.reserveCapacity(results.count)
             for (name, value) in zip(outputs, results) {
                 named.append(NamedTensor(name: name, tensor: try tensor(from: value, name: name)))
             }
+            timings.outputNanoseconds = (ContinuousClock.now - ran).nanoseconds
             return named
         }
     }

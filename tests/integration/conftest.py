@@ -90,3 +90,9 @@ def classifier_repo(tmp_path_factory) -> Path:
     assert result.returncode == 0, f"make_classifier.py failed:\n{result.stdout}\n{result.stderr}"
     assert (root / "efficientnet_lite0" / "1" / "model.onnx").exists()
     return root
+
+
+@pytest.fixture(scope="session")
+def labels(classifier_repo) -> list[str]:
+    """The classifier's labels.txt: its 1000 ImageNet labels in class index order."""
+    return (classifier_repo / "efficientnet_lite0" / "labels.txt").read_text().splitlines()

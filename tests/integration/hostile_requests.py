@@ -9,6 +9,8 @@ import json
 import random
 from dataclasses import dataclass, field
 
+from support import dense_body, simple_body
+
 MAX_REQUEST_SIZE = 1 << 20  # what the hostile server is started with
 
 
@@ -29,15 +31,6 @@ def dumps(value) -> bytes:
 
 def infer_path(model: str, version: str | None = None) -> str:
     return f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/infer"
-
-
-def simple_body(batch: int = 1) -> dict:
-    return {"inputs": [{"name": "INPUT0", "shape": [batch, 16], "datatype": "INT32", "data": list(range(16 * batch))},
-                       {"name": "INPUT1", "shape": [batch, 16], "datatype": "INT32", "data": [1] * (16 * batch)}]}
-
-
-def dense_body(batch: int = 1) -> dict:
-    return {"inputs": [{"name": "x", "shape": [batch, 16], "datatype": "FP32", "data": [0.25] * (16 * batch)}]}
 
 
 def identity_body(datatype: str, data: list, shape: list | None = None) -> dict:

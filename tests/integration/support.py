@@ -1,11 +1,13 @@
 """Helpers for the integration tests: starting and stopping the real `swerve` binary, raw HTTP,
-and reference answers from Python's onnxruntime."""
+sample inputs for the test models, the statistics extension, perf_analyzer, and reference answers
+from Python's onnxruntime."""
 from __future__ import annotations
 
 import functools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,7 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime
+import pytest
 import requests
+
+import model_factory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 60.0
@@ -311,6 +316,113 @@ def raw_http(port: int, head: bytes, body_chunks=(), timeout: float = 10) -> tup
         return status, body
     finally:
         sock.close()
+
+
+def model_statistics(server: SwerveServer, model: str, version: str | None = None) -> dict:
+    """The one entry of `GET /v2/models/{model}[/versions/{version}]/stats` (Triton's statistics
+    extension): inference_count, execution_count, inference_stats.{success,fail,queue,…}.{count,ns}."""
+    path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/stats"
+    response = requests.get(server.url + path, timeout=10)
+    assert response.status_code == 200, f"{path}: {response.status_code} {response.text[:300]}"
+    (stats,) = response.json()["model_stats"]
+    return stats
+
+
+# ---------------------------------------------------------------------------------------------
+# Sample inputs for the test models
+
+# BYTES elements: empty, non-ASCII, quotes and backslashes, control characters, long, numeric.
+STRINGS = ["", "cat", "naïve café", "🙂 emoji", 'quote " and backslash \\', "tab\tnew\nline", "\u0001ctrl",
+           "x" * 300, "中文", "0", "-12"]
+
+
+def sample(datatype: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """Deterministic values of a KServe datatype covering its extremes: the smallest and largest
+    integers, 0 and 1; the largest, smallest, tiniest normal and subnormal floats, -0.0 and 1/3;
+    both booleans; the STRINGS."""
+    rng = np.random.default_rng(seed)
+    count = int(np.prod(shape))
+    np_dtype = model_factory.DATATYPES[datatype][1]
+    if datatype == "BOOL":
+        values = rng.integers(0, 2, count).astype(bool)
+    elif datatype == "BYTES":
+        values = np.array([STRINGS[i] for i in rng.integers(0, len(STRINGS), count)], dtype=object)
+    elif np.dtype(np_dtype).kind in "iu":
+        info = np.iinfo(np_dtype)
+        values = rng.integers(info.min, info.max, count, dtype=np_dtype, endpoint=True)
+        extremes = np.array([info.min, info.max, 0, 1], dtype=np_dtype)
+        values[: min(count, 4)] = extremes[: min(count, 4)]
+    else:
+        info = np.finfo(np_dtype)
+        values = (rng.standard_normal(count) * 100).astype(np_dtype)
+        extremes = np.array([info.max, info.min, info.tiny, -0.0, info.smallest_subnormal, 1 / 3], dtype=np_dtype)
+        values[: min(count, len(extremes))] = extremes[: min(count, len(extremes))]
+    return values.reshape(shape)
+
+
+def simple_body(batch: int = 1, input1: int = 1, **fields) -> dict:
+    """A KServe v2 JSON request for `simple` (INT32 [batch, 16] twice): INPUT0 counts 0, 1, 2, …,
+    INPUT1 is `input1` everywhere, so OUTPUT0 = INPUT0 + input1 and OUTPUT1 = INPUT0 - input1.
+    `fields` are added beside "inputs" (id, parameters, outputs)."""
+    return {"inputs": [{"name": "INPUT0", "shape": [batch, 16], "datatype": "INT32", "data": list(range(16 * batch))},
+                       {"name": "INPUT1", "shape": [batch, 16], "datatype": "INT32", "data": [input1] * (16 * batch)}],
+            **fields}
+
+
+def dense_body(batch: int = 1, value: float = 0.25) -> dict:
+    """A KServe v2 JSON request for `dense_tiny` (FP32 [batch, 16]), every element `value`."""
+    return {"inputs": [{"name": "x", "shape": [batch, 16], "datatype": "FP32", "data": [value] * (16 * batch)}]}
+
+
+def slow_body(value: float = 1.0) -> dict:
+    """A KServe v2 JSON request for model_factory.slow (FP32 [1])."""
+    return {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [value]}]}
+
+
+# ---------------------------------------------------------------------------------------------
+# perf_analyzer
+
+# perf_analyzer's summary line for one concurrency.
+PERF_THROUGHPUT = re.compile(r"^Concurrency: (\d+), throughput: ([0-9.]+) infer/sec, latency (\d+) usec$", re.M)
+
+
+def perf_analyzer_path() -> Path:
+    """perf_analyzer from tritonclient's wheel: the project's .venv, else the wheel's own bin
+    folder, else on PATH."""
+    import tritonclient.grpc
+    for candidate in (PROJECT_ROOT / ".venv" / "bin" / "perf_analyzer",
+                      Path(tritonclient.grpc.__file__).parents[1] / "bin" / "perf_analyzer"):
+        if candidate.exists():
+            return candidate
+    found = shutil.which("perf_analyzer")
+    if found is None:
+        pytest.fail("perf_analyzer not found: it ships in the tritonclient wheel (see `make setup`)")
+    return Path(found)
+
+
+def run_perf_analyzer(*args: str, timeout: float = 120) -> str:
+    """Runs `perf_analyzer ARGS…` (libcudart, which it links even for CPU-only runs, from the
+    nvidia-cuda-runtime wheel); asserts it exited 0 and reported no error; returns its output."""
+    import nvidia.cuda_runtime
+    cuda_lib = Path(list(nvidia.cuda_runtime.__path__)[0]) / "lib"
+    env = dict(os.environ, LD_LIBRARY_PATH=f"{cuda_lib}:{os.environ.get('LD_LIBRARY_PATH', '')}")
+    command = [str(perf_analyzer_path()), *args]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, f"perf_analyzer exited {run.returncode}:\n$ {' '.join(command)}\n{output[-3000:]}"
+    assert not re.search(r"\berror\b|failed", output, re.I), output[-3000:]
+    return output
+
+
+def perf_analyzer_throughputs(output: str) -> dict[int, float]:
+    """Concurrency -> throughput (infer/sec), from perf_analyzer's summary."""
+    return {int(concurrency): float(throughput) for concurrency, throughput, _ in PERF_THROUGHPUT.findall(output)}
+
+
+def perf_analyzer_requests(output: str) -> int:
+    """The requests perf_analyzer's client counted in the windows it reports (its warm-up and the
+    trials it discarded come on top), summed over every concurrency."""
+    return sum(int(n) for n in re.findall(r"^    Request count: (\d+)$", output, re.M))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,8 +16,7 @@ import tritonclient.http as httpclient
 
 import model_factory
 from binary_support import (binary_body, bytes_elements, parse_response, post_binary, tensor_bytes)
-from support import assert_json_error, assert_same, infer_json
-from test_datatypes import sample
+from support import assert_json_error, assert_same, infer_json, sample
 
 DATATYPES = list(model_factory.DATATYPES)
 SHAPES = [(1, 4), (8, 4), (3, 37)]

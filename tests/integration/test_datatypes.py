@@ -10,35 +10,10 @@ import pytest
 import tritonclient.http as httpclient
 
 import model_factory
-from support import assert_same, infer_json, output_array, tensor_json
+from support import assert_same, infer_json, output_array, sample, tensor_json
 
 DATATYPES = list(model_factory.DATATYPES)
 SHAPES = [(1, 4), (8, 4), (8, 1), (3, 37)]  # batch 1, batch 8, and the K dimension changing
-
-STRINGS = ["", "cat", "naïve café", "🙂 emoji", 'quote " and backslash \\', "tab\tnew\nline", "\u0001ctrl",
-           "x" * 300, "中文", "0", "-12"]
-
-
-def sample(datatype: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """Deterministic values covering each type's extremes."""
-    rng = np.random.default_rng(seed)
-    count = int(np.prod(shape))
-    np_dtype = model_factory.DATATYPES[datatype][1]
-    if datatype == "BOOL":
-        values = rng.integers(0, 2, count).astype(bool)
-    elif datatype == "BYTES":
-        values = np.array([STRINGS[i] for i in rng.integers(0, len(STRINGS), count)], dtype=object)
-    elif np.dtype(np_dtype).kind in "iu":
-        info = np.iinfo(np_dtype)
-        values = rng.integers(info.min, info.max, count, dtype=np_dtype, endpoint=True)
-        extremes = np.array([info.min, info.max, 0, 1], dtype=np_dtype)
-        values[: min(count, 4)] = extremes[: min(count, 4)]
-    else:
-        info = np.finfo(np_dtype)
-        values = (rng.standard_normal(count) * 100).astype(np_dtype)
-        extremes = np.array([info.max, info.min, info.tiny, -0.0, info.smallest_subnormal, 1 / 3], dtype=np_dtype)
-        values[: min(count, len(extremes))] = extremes[: min(count, len(extremes))]
-    return values.reshape(shape)
 
 
 def triton_infer(client, model: str, inputs: dict[str, np.ndarray], datatypes: dict[str, str], outputs: list[str]):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from support import ports_of
+from support import ports_of, simple_body
 
 CLOSE_WITHIN_S = 5.0  # the server lingers 2 s at most before it closes
 
@@ -139,9 +139,7 @@ def test_oversized_headers_get_400_and_leave_no_socket_behind(framing_server):
 
 
 def test_a_good_request_after_the_refusals_is_answered(framing_server):
-    body = json.dumps({"inputs": [
-        {"name": "INPUT0", "shape": [1, 16], "datatype": "INT32", "data": list(range(16))},
-        {"name": "INPUT1", "shape": [1, 16], "datatype": "INT32", "data": [1] * 16}]}).encode()
+    body = json.dumps(simple_body()).encode()
     request = (b"POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
                b"Content-Length: %d\r\n\r\n" % len(body)) + body
     status, _, answer, _ = exchange(framing_server.port, request)
@@ -155,9 +153,7 @@ def test_cut_off_connections_do_not_cancel_requests_on_other_connections(framing
     behind its close; a new connection that reused the closed channel's identity then had its
     request cancelled at once (a third of fresh-connection requests, under this load)."""
     import threading
-    body = json.dumps({"inputs": [
-        {"name": "INPUT0", "shape": [1, 16], "datatype": "INT32", "data": list(range(16))},
-        {"name": "INPUT1", "shape": [1, 16], "datatype": "INT32", "data": [1] * 16}]}).encode()
+    body = json.dumps(simple_body()).encode()
     request = (b"POST /v2/models/simple/infer HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
                b"Content-Length: %d\r\n\r\n" % len(body)) + body
     deadline = time.monotonic() + 4

@@ -10,16 +10,14 @@ import time
 
 import requests
 
-from support import wait_until_settled
+from support import model_statistics, slow_body, wait_until_settled
 from test_grpc import GRPCServer, grpc_repo, grpc_server  # noqa: F401  (shared fixtures)
 
-BODY = json.dumps({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.0]}]}).encode()
+BODY = json.dumps(slow_body()).encode()
 
 
 def stats(server) -> dict:
-    r = requests.get(f"{server.url}/v2/models/slow/stats", timeout=10)
-    r.raise_for_status()
-    s = r.json()["model_stats"][0]
+    s = model_statistics(server, "slow")
     return {"executions": s["execution_count"], "success": s["inference_stats"]["success"]["count"],
             "fail": s["inference_stats"]["fail"]["count"],
             "compute_s": s["inference_stats"]["compute_infer"]["ns"] / max(s["inference_stats"]["compute_infer"]["count"], 1) / 1e9}
@@ -40,7 +38,12 @@ def send_infer(port: int) -> socket.socket:
 
 def test_disconnected_http_clients_leave_no_queued_work(grpc_server):
     server = grpc_server
+    idle = settled(server)
     requests.post(f"{server.url}/v2/models/slow/infer", data=BODY, timeout=60).raise_for_status()  # warm
+    # The execution counter moves (so the bound on it below says something): one request, one
+    # execution, one success.
+    warm = stats(server)
+    assert (warm["executions"] - idle["executions"], warm["success"] - idle["success"]) == (1, 1), (idle, warm)
     for round_ in range(2):
         start = settled(server)
         sockets = [send_infer(server.port) for _ in range(20)]
@@ -71,7 +74,9 @@ def test_a_request_sent_with_the_close_never_runs(grpc_server):
     together, before the handler runs) is gone before its request is queued: it must not run."""
     server = grpc_server
     import threading
-    busy = threading.Thread(target=lambda: requests.post(f"{server.url}/v2/models/slow/infer", data=BODY, timeout=60))
+    answers: list[int] = []
+    busy = threading.Thread(target=lambda: answers.append(
+        requests.post(f"{server.url}/v2/models/slow/infer", data=BODY, timeout=60).status_code))
     start = settled(server)
     busy.start()
     time.sleep(0.3)  # the model is busy with that one
@@ -80,4 +85,7 @@ def test_a_request_sent_with_the_close_never_runs(grpc_server):
     busy.join(60)
     end = settled(server)
     ran = end["executions"] - start["executions"]
-    assert ran <= 2, f"{ran} executions: requests whose client had closed ran"
+    assert answers == [200], answers
+    # The busy request ran, and it alone.
+    assert ran == 1, f"{ran} executions for the busy request: requests whose client had closed ran ({start} {end})"
+    assert end["success"] - start["success"] == 1, (start, end)

@@ -30,11 +30,6 @@ def ep(classifier_repo, start_server) -> Endpoints:
 
 
 @pytest.fixture(scope="module")
-def labels(classifier_repo) -> list[str]:
-    return (classifier_repo / MODEL / "labels.txt").read_text().splitlines()
-
-
-@pytest.fixture(scope="module")
 def http(ep):
     client = httpclient.InferenceServerClient(ep.server.address, network_timeout=60)
     yield client

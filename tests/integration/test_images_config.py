@@ -43,11 +43,6 @@ def ep(classifier_repo, tmp_path_factory, start_server) -> Endpoints:
     srv.stop_and_check()
 
 
-@pytest.fixture(scope="module")
-def labels(classifier_repo) -> list[str]:
-    return (classifier_repo / MODEL / "labels.txt").read_text().splitlines()
-
-
 def kserve_logits(ep: Endpoints, model: str, data: bytes, class_count: int = 0):
     client = httpclient.InferenceServerClient(ep.server.address, network_timeout=30)
     try:

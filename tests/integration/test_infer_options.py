@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import tritonclient.http as httpclient
 
-from support import assert_json_error, infer_json
+from support import assert_json_error, infer_json, simple_body
 
+# simple_body()'s inputs: INPUT0 counts 0..15, INPUT1 is all ones.
 A = np.arange(16, dtype=np.int32).reshape(1, 16)
-B = np.full((1, 16), 5, dtype=np.int32)
+B = np.ones((1, 16), dtype=np.int32)
 
 
 def simple_inputs() -> list[httpclient.InferInput]:
@@ -18,13 +19,6 @@ def simple_inputs() -> list[httpclient.InferInput]:
         tensor.set_data_from_numpy(array, binary_data=False)
         inputs.append(tensor)
     return inputs
-
-
-def simple_body(**extra) -> dict:
-    body = {"inputs": [{"name": "INPUT0", "shape": [1, 16], "datatype": "INT32", "data": A.reshape(-1).tolist()},
-                       {"name": "INPUT1", "shape": [1, 16], "datatype": "INT32", "data": B.reshape(-1).tolist()}]}
-    body.update(extra)
-    return body
 
 
 def test_only_the_requested_outputs_are_returned(client):

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import requests
 
-from support import SwerveServer, free_port, infer_json, output_array
+from support import SwerveServer, free_port, infer_json, output_array, slow_body
 
 IN_FLIGHT = 4
 
@@ -20,7 +20,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server,
     model = repos["shutdown"] / "slow" / "1" / "model.onnx"
     # Warm up once (first run allocates), and measure how long one request takes.
     began = time.monotonic()
-    response = infer_json(server, "slow", {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.0]}]})
+    response = infer_json(server, "slow", slow_body())
     assert response.status_code == 200, response.text
     one_request = time.monotonic() - began
 
@@ -29,8 +29,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server,
 
     def send(index: int) -> None:
         try:
-            body = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [2.5]}]}
-            answers[index] = infer_json(server, "slow", body, timeout=60)
+            answers[index] = infer_json(server, "slow", slow_body(2.5), timeout=60)
         except requests.RequestException as error:
             answers[index] = error
         finished_at[index] = time.monotonic()
@@ -108,7 +107,7 @@ def test_sigterm_under_overload_fails_queued_requests_after_the_exit_timeout(rep
     --exit-timeout-secs 1 lets the running execution finish, answers the queued ones 503 after
     about a second instead of running them all, and exits 0 (Triton's --exit-timeout-secs)."""
     server = start_server(repos["shutdown"], "exit-timeout", ("--exit-timeout-secs", "1"))
-    body = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.0]}]}
+    body = slow_body()
     began = time.monotonic()
     assert infer_json(server, "slow", body).status_code == 200
     one_request = time.monotonic() - began

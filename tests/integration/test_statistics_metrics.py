@@ -2,8 +2,9 @@
 count is exactly what these tests sent: success, fail, inference_count (batch elements) versus
 execution_count (model runs), queue and compute counts, batch_stats, last_inference; the /metrics
 counters (Triton's names and labels) equal them and parse with prometheus_client's parser; the
-latency histograms count every request, with the buckets given by --metrics-histogram-buckets.
-Also the debug-level request log lines (model, version, status, duration, request id)."""
+latency histograms count every request, with the buckets given by --metrics-histogram-buckets; the
+pending gauge counts the requests waiting for an instance. Also the debug-level request log lines
+(model, version, status, duration, request id)."""
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tritonclient.utils import InferenceServerException
 
 import model_factory
-from support import SwerveServer, assert_json_error, free_port, infer_json
+from support import SwerveServer, assert_json_error, dense_body, free_port, infer_json, model_statistics, slow_body
 
 BUCKETS = [0.0005, 0.005, 0.05, 0.5, 5.0]
 COUNTERS = ["nv_inference_request_success", "nv_inference_request_failure", "nv_inference_count",
@@ -63,14 +64,6 @@ def stats_client(stats_server):
     c = httpclient.InferenceServerClient(stats_server.address, network_timeout=30)
     yield c
     c.close()
-
-
-def model_stats(server, model: str, version: str | None = None) -> dict:
-    path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/stats"
-    response = requests.get(server.url + path, timeout=10)
-    assert response.status_code == 200, response.text
-    (stats,) = response.json()["model_stats"]
-    return stats
 
 
 def counts(stats: dict) -> dict:
@@ -121,8 +114,8 @@ def string_infer(server, first: str) -> requests.Response:
 
 # -- statistics --------------------------------------------------------------------------------------
 
-def test_a_model_not_yet_used_has_zero_statistics(stats_server):
-    stats = model_stats(stats_server, "identity_bytes")
+def test_a_model_has_zero_statistics_until_its_first_request_counts_one(stats_server):
+    stats = model_statistics(stats_server, "identity_bytes")
     assert stats["name"] == "identity_bytes" and stats["version"] == "1"
     assert stats["last_inference"] == 0
     assert set(counts(stats).values()) == {0}
@@ -130,17 +123,28 @@ def test_a_model_not_yet_used_has_zero_statistics(stats_server):
     assert stats["batch_stats"] == []
     for key in ("response_stats", "memory_usage"):
         assert key in stats
+    # One request of batch 1: every count that a success moves is now exactly 1.
+    began_ms = time.time() * 1000
+    body = {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "BYTES", "data": ["a", "b"]}]}
+    response = infer_json(stats_server, "identity_bytes", body)
+    assert response.status_code == 200, response.text
+    stats = model_statistics(stats_server, "identity_bytes")
+    assert counts(stats) == {"inference_count": 1, "execution_count": 1, "success": 1, "fail": 0, "queue": 1,
+                             "compute_input": 1, "compute_infer": 1, "compute_output": 1, "cache_hit": 0,
+                             "cache_miss": 0}, counts(stats)
+    assert stats["last_inference"] >= began_ms - 1, stats["last_inference"]
+    assert [(b["batch_size"], b["compute_infer"]["count"]) for b in stats["batch_stats"]] == [(1, 1)], stats["batch_stats"]
 
 
 def test_sequential_requests_are_counted_exactly(stats_server, stats_client):
     batches = [1, 2, 3, 1, 4, 5, 2]
-    before = model_stats(stats_server, "dense_tiny")
+    before = model_statistics(stats_server, "dense_tiny")
     metrics_before = scrape(stats_server)
     began_ms = time.time() * 1000
     for i, batch in enumerate(batches):
         dense_infer(stats_client, batch, seed=i)
     ended_ms = time.time() * 1000
-    after = model_stats(stats_server, "dense_tiny")
+    after = model_statistics(stats_server, "dense_tiny")
     changed = delta(counts(after), counts(before))
     n = len(batches)
     assert changed == {"inference_count": sum(batches), "execution_count": n, "success": n, "fail": 0, "queue": n,
@@ -165,11 +169,11 @@ def test_sequential_requests_are_counted_exactly(stats_server, stats_client):
 
 
 def test_failures_are_counted_once_and_not_as_executions(stats_server):
-    before = model_stats(stats_server, "simple_string")
+    before = model_statistics(stats_server, "simple_string")
     for first in ("1", "not a number", "2", "x", "abc"):
         response = string_infer(stats_server, first)
         assert response.status_code == (200 if first in ("1", "2") else 400), response.text
-    changed = delta(counts(model_stats(stats_server, "simple_string")), counts(before))
+    changed = delta(counts(model_statistics(stats_server, "simple_string")), counts(before))
     assert changed["success"] == 2 and changed["fail"] == 3, changed
     assert changed["execution_count"] == 2 and changed["inference_count"] == 2, changed
     samples = scrape(stats_server)
@@ -179,17 +183,17 @@ def test_failures_are_counted_once_and_not_as_executions(stats_server):
 
 def test_a_request_that_fails_after_running_is_not_also_a_success(stats_server):
     # Classification of a BYTES output fails after the model ran: one request, one failure.
-    before = model_stats(stats_server, "identity_bytes")
+    before = model_statistics(stats_server, "identity_bytes")
     body = {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "BYTES", "data": ["a", "b"]}],
             "outputs": [{"name": "y", "parameters": {"classification": 1}}]}
     assert_json_error(infer_json(stats_server, "identity_bytes", body), (400,))
-    changed = delta(counts(model_stats(stats_server, "identity_bytes")), counts(before))
+    changed = delta(counts(model_statistics(stats_server, "identity_bytes")), counts(before))
     assert changed["success"] + changed["fail"] == 1, f"one request counted as {changed}"
     assert changed["fail"] == 1, changed
 
 
 def test_concurrent_requests_may_share_executions_but_every_element_is_counted(stats_server):
-    before = model_stats(stats_server, "dense_tiny")
+    before = model_statistics(stats_server, "dense_tiny")
     metrics_before = scrape(stats_server)
     requests_sent, batch = 32, 2
 
@@ -202,7 +206,7 @@ def test_concurrent_requests_may_share_executions_but_every_element_is_counted(s
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(one, range(requests_sent)))
-    after = model_stats(stats_server, "dense_tiny")
+    after = model_statistics(stats_server, "dense_tiny")
     changed = delta(counts(after), counts(before))
     assert changed["success"] == requests_sent and changed["fail"] == 0
     assert changed["inference_count"] == requests_sent * batch
@@ -221,12 +225,19 @@ def test_concurrent_requests_may_share_executions_but_every_element_is_counted(s
 
 
 def test_statistics_endpoints_and_tritonclient(stats_server, stats_client):
+    before = model_statistics(stats_server, "dense_tiny")["inference_count"]
+    dense_infer(stats_client, 3)
+    dense_infer(stats_client, 2)
     everything = requests.get(f"{stats_server.url}/v2/models/stats", timeout=10).json()["model_stats"]
     assert {(s["name"], s["version"]) for s in everything} == {
         ("dense_tiny", "1"), ("simple_string", "1"), ("identity_bytes", "1")}
-    assert model_stats(stats_server, "dense_tiny", "1")["name"] == "dense_tiny"
+    [dense] = [s for s in everything if s["name"] == "dense_tiny"]
+    # Every way of asking counts the 5 batch elements just sent.
+    assert dense["inference_count"] == before + 5, (before, dense["inference_count"])
+    versioned = model_statistics(stats_server, "dense_tiny", "1")
+    assert (versioned["name"], versioned["inference_count"]) == ("dense_tiny", before + 5), versioned
     via_client = stats_client.get_inference_statistics("dense_tiny")["model_stats"][0]
-    assert via_client["inference_count"] == model_stats(stats_server, "dense_tiny")["inference_count"]
+    assert via_client["inference_count"] == before + 5, (before, via_client["inference_count"])
     for path in ("/v2/models/no_such_model/stats", "/v2/models/dense_tiny/versions/7/stats"):
         assert_json_error(requests.get(stats_server.url + path, timeout=10), (404,))
     with pytest.raises(InferenceServerException) as error:
@@ -237,12 +248,20 @@ def test_statistics_endpoints_and_tritonclient(stats_server, stats_client):
 # -- /metrics --------------------------------------------------------------------------------------
 
 def test_metrics_durations_agree_with_statistics(stats_server, stats_client):
+    phases_before = model_statistics(stats_server, "dense_tiny")["inference_stats"]
     for i in range(3):
         dense_infer(stats_client, 1, seed=i)
-    stats = model_stats(stats_server, "dense_tiny")
+    stats = model_statistics(stats_server, "dense_tiny")
     samples = scrape(stats_server)
     phases = stats["inference_stats"]
     requests_seen = phases["success"]["count"] + phases["fail"]["count"]
+    # The three requests moved every phase by three counts, and the request and inference times
+    # grew (a request that finds the model idle may wait 0 ns in the queue; compute input and output
+    # times: test_compute_input_and_output_are_timed).
+    for phase in ("success", "queue", "compute_input", "compute_infer", "compute_output"):
+        assert phases[phase]["count"] - phases_before[phase]["count"] == 3, (phase, phases_before[phase], phases[phase])
+    for phase in ("success", "compute_infer"):
+        assert phases[phase]["ns"] > phases_before[phase]["ns"], (phase, phases_before[phase], phases[phase])
     # Counters in microseconds; each request's duration is truncated to whole microseconds.
     pairs = [("nv_inference_request_duration_us", phases["success"]["ns"] + phases["fail"]["ns"], requests_seen),
              ("nv_inference_queue_duration_us", phases["queue"]["ns"], phases["queue"]["count"]),
@@ -256,12 +275,34 @@ def test_metrics_durations_agree_with_statistics(stats_server, stats_client):
     assert metric(samples, "nv_inference_pending_request_count", "dense_tiny") == 0
 
 
+def test_compute_input_and_output_are_timed(stats_server, stats_client):
+    """Triton's compute_input (inputs into the backend) and compute_output (outputs out of it) are
+    durations: requests with 8 rows of input and output take some nanoseconds in each."""
+    phases_before = model_statistics(stats_server, "dense_tiny")["inference_stats"]
+    for i in range(3):
+        dense_infer(stats_client, 8, seed=i)
+    phases = model_statistics(stats_server, "dense_tiny")["inference_stats"]
+    samples = scrape(stats_server)
+    for phase in ("compute_input", "compute_output"):
+        assert phases[phase]["count"] - phases_before[phase]["count"] == 3, (phase, phases_before[phase], phases[phase])
+        assert phases[phase]["ns"] > phases_before[phase]["ns"], (phase, phases_before[phase], phases[phase])
+        assert metric(samples, f"nv_inference_{phase}_duration_us", "dense_tiny") > 0, phase
+
+
 def test_histograms_count_every_request_with_the_configured_buckets(stats_server, stats_client):
+    samples_before = scrape(stats_server)
     for i in range(4):
         dense_infer(stats_client, 2, seed=i)
-    stats = model_stats(stats_server, "dense_tiny")
+    stats = model_statistics(stats_server, "dense_tiny")
     phases = stats["inference_stats"]
     samples = scrape(stats_server)
+    # Four requests, one after another: four more in each histogram (one execution each).
+    for name in HISTOGRAMS:
+        added = metric(samples, name + "_count", "dense_tiny") - metric(samples_before, name + "_count", "dense_tiny")
+        assert added == 4, f"{name}: {added} observations for 4 requests"
+        grown = metric(samples, name + "_sum", "dense_tiny") - metric(samples_before, name + "_sum", "dense_tiny")
+        # A request that finds an instance free runs at once: its queue time may be 0.
+        assert grown >= 0 if name == "swerve_inference_queue_duration_seconds" else grown > 0, (name, grown)
     expected_counts = {
         "swerve_inference_request_duration_seconds": (phases["success"]["count"] + phases["fail"]["count"],
                                                       phases["success"]["ns"] + phases["fail"]["ns"]),
@@ -281,6 +322,30 @@ def test_histograms_count_every_request_with_the_configured_buckets(stats_server
         assert total > 0
         if ns is not None:
             assert total == pytest.approx(ns / 1e9, rel=1e-3, abs=1e-5), name
+
+
+def test_pending_request_count_is_the_requests_waiting_for_an_instance(tmp_path, logs):
+    """Triton's nv_inference_pending_request_count: incremented when a request is queued,
+    decremented when an instance starts executing it. Five requests at once on one instance of
+    the slow model: four wait while the first runs, so the gauge peaks at exactly 4, then 0."""
+    model_factory.save(tmp_path / "models", "slow", model_factory.slow(steps=100))
+    (tmp_path / "models" / "slow" / "config.pbtxt").write_text(
+        "max_batch_size: 0\ninstance_group [ { count: 1 kind: KIND_CPU } ]\n")
+    server = MetricsServer(tmp_path / "models", logs / "pending.log", ("--intra-op-threads", "1")).start()
+    try:
+        assert infer_json(server, "slow", slow_body()).status_code == 200  # warm
+        assert metric(scrape(server), "nv_inference_pending_request_count", "slow") == 0
+        with ThreadPoolExecutor(5) as pool:
+            answers = [pool.submit(infer_json, server, "slow", slow_body(), timeout=120) for _ in range(5)]
+            readings = []
+            while not all(a.done() for a in answers):
+                readings.append(metric(scrape(server), "nv_inference_pending_request_count", "slow"))
+                time.sleep(0.01)
+        assert [a.result().status_code for a in answers] == [200] * 5
+        assert max(readings) == 4, f"pending gauge readings while 5 requests ran one at a time: {readings}"
+        assert metric(scrape(server), "nv_inference_pending_request_count", "slow") == 0
+    finally:
+        server.stop_and_check()
 
 
 def test_every_triton_counter_is_there_for_every_model(stats_server):
@@ -350,8 +415,7 @@ def test_failed_requests_are_logged_with_their_id(stats_server):
 
 def test_requests_without_an_id_get_a_generated_one_in_the_log(stats_server):
     before = len(stats_server.log_text().splitlines())
-    body = {"inputs": [{"name": "x", "shape": [1, 16], "datatype": "FP32", "data": [0.0] * 16}]}
-    assert infer_json(stats_server, "dense_tiny", body).status_code == 200
+    assert infer_json(stats_server, "dense_tiny", dense_body()).status_code == 200
     time.sleep(0.2)
     new = [l for l in stats_server.log_text().splitlines()[before:] if "dense_tiny" in l and "200" in l]
     assert new, stats_server.log_tail(10)

@@ -17,9 +17,10 @@ public struct StatisticDuration: Sendable, Equatable {
     }
 }
 
-/// How long the phases of one model execution took. A backend that times its phases fills it in
-/// its `run(inputs:outputs:timings:)`; the default of that method, which every backend uses
-/// today (ONNX Runtime too), records the whole run as inference and leaves input and output at 0.
+/// How long the phases of one model execution took, filled in by the backend's
+/// `run(inputs:outputs:timings:)`: ONNX Runtime times making its input values, `Run`, and copying
+/// the outputs out; a backend that cannot tell the phases apart gets the protocol's default,
+/// which records the whole run as inference.
 public struct RunTimings: Sendable, Equatable {
     /// Preparing the inputs for the runtime.
     public var inputNanoseconds: UInt64 = 0
@@ -134,7 +135,7 @@ final class StatisticsRecorder: Sendable {
 
 extension Duration {
     /// The duration in whole nanoseconds (0 when negative).
-    var nanoseconds: UInt64 {
+    public var nanoseconds: UInt64 {
         let (seconds, attoseconds) = components
         guard seconds >= 0 else { return 0 }
         let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)

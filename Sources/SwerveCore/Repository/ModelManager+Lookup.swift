@@ -14,8 +14,10 @@ extension ModelManager {
             if let version {
                 switch slot.versions[version] {
                 case .ready(let served): return served
-                case nil, .unloaded:
+                case nil:
                     throw SwerveError.notFound("Request for unknown model: '\(name)' version \(version) is not found")
+                case .unloaded:
+                    throw SwerveError.notFound("Request for unknown model: '\(name)' version \(version) is not loaded (it was unloaded)")
                 case let state?:
                     throw SwerveError.unavailable("model '\(name)' version \(version) is not ready: \(state.modelState.reason)")
                 }

@@ -145,6 +145,7 @@ final class InstancePool: @unchecked Sendable {
                     return
                 }
                 queue.append(Job(id: id, inputs: inputs, outputs: outputs, item: item, continuation: continuation))
+                statistics.metrics.pending.increment()
                 // With every instance busy no worker could act; the next release wakes one.
                 if !free.isEmpty { condition.signal() }
                 condition.unlock()
@@ -245,6 +246,7 @@ final class InstancePool: @unchecked Sendable {
         condition.lock()
         let index = queue.firstIndex { $0.id == id }
         let job = index.map { queue.remove(at: $0) }
+        if job != nil { statistics.metrics.pending.decrement() }
         condition.unlock()
         job?.continuation.resume(throwing: SwerveError(.cancelled, "request cancelled by the client before it ran"))
     }
@@ -256,6 +258,7 @@ final class InstancePool: @unchecked Sendable {
         if phase == .serving { phase = .abandoned }
         let abandoned = queue
         queue.removeAll()
+        statistics.metrics.pending.decrement(by: Double(abandoned.count))
         condition.unlock()
         for job in abandoned {
             job.continuation.resume(throwing: SwerveError.unavailable("the server is shutting down; model \(label) will not run this request"))
@@ -323,10 +326,12 @@ final class InstancePool: @unchecked Sendable {
         }
     }
 
-    /// Removes the jobs at `positions` (ascending) from the queue, in queue order.
+    /// Removes the jobs at `positions` (ascending) from the queue, in queue order; they are no
+    /// longer pending (Triton's pending count is the requests queued, not those executing).
     private func take(_ positions: [Int]) -> [Job] {
         let jobs = positions.map { queue[$0] }
         for position in positions.sorted(by: >) { queue.remove(at: position) }
+        statistics.metrics.pending.decrement(by: Double(jobs.count))
         return jobs
     }
 

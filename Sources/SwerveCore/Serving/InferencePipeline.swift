@@ -11,8 +11,6 @@ enum InferencePipeline {
         try await preprocess(&request, for: served)
         let start = ContinuousClock.now
         let statistics = served.pool.statistics
-        statistics.metrics.pending.increment()
-        defer { statistics.metrics.pending.decrement() }
         do {
             let outputNames = try RequestValidator.validate(request, against: served.io, modelName: served.name)
             let batchSize = served.io.maxBatchSize > 0 ? (request.inputs.first?.tensor.shape.first ?? 1) : 1
