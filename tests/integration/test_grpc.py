@@ -20,7 +20,7 @@ from tritonclient.grpc import model_config_pb2, service_pb2, service_pb2_grpc
 from tritonclient.utils import InferenceServerException
 
 import model_factory
-from support import SwerveServer, assert_same, free_port
+from support import SwerveServer, assert_same, free_port, sample
 
 DATATYPES = list(model_factory.DATATYPES)
 RAW_ONLY = {"FP16"}  # no typed contents field (BF16 has none either; there is no BF16 model)
@@ -29,7 +29,6 @@ TYPED_FIELD = {
     "INT64": "int64_contents", "UINT8": "uint_contents", "UINT16": "uint_contents", "UINT32": "uint_contents",
     "UINT64": "uint64_contents", "FP32": "fp32_contents", "FP64": "fp64_contents", "BYTES": "bytes_contents",
 }
-WORDS = ["", "cat", "naïve café", "🙂", "tab\tand\nnewline", "x" * 300]
 
 
 class GRPCServer(SwerveServer):
@@ -76,24 +75,6 @@ def explicit_server(grpc_repo, logs):
                          "--grpc-max-message-size", str(1 << 20))).start()
     yield server
     server.stop_and_check()
-
-
-def sample(datatype: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
-    """Deterministic values that include each integer type's extremes."""
-    rng = np.random.default_rng(seed)
-    count = int(np.prod(shape))
-    np_dtype = model_factory.DATATYPES[datatype][1]
-    if datatype == "BOOL":
-        values = rng.integers(0, 2, count).astype(bool)
-    elif datatype == "BYTES":
-        values = np.array([WORDS[i] for i in rng.integers(0, len(WORDS), count)], dtype=np.object_)
-    elif np.dtype(np_dtype).kind in "iu":
-        info = np.iinfo(np_dtype)
-        values = rng.integers(info.min, info.max, count, dtype=np_dtype, endpoint=True)
-        values[:2] = [info.min, info.max][: min(2, count)]
-    else:
-        values = (rng.standard_normal(count) * 1000).astype(np_dtype)
-    return values.reshape(shape)
 
 
 def raw_input(name: str, array: np.ndarray, datatype: str) -> grpcclient.InferInput:
