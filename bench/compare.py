@@ -31,6 +31,9 @@ def key_figures(r: dict) -> dict[str, float]:
     live = r.get("liveness", {}).get("saturated", {})
     if live.get("p99_ms") is not None:
         out["live p99 ms (saturated)"] = live["p99_ms"]
+    for point in (r.get("tfserving_rows") or {}).get("points", []):
+        if point.get("p50_ms") is not None:
+            out[f"TF Serving {point['rows']} rows p50 ms"] = point["p50_ms"]
     st = r.get("startup", {}).get("examples")
     if st:
         out["start-up ms"] = st["ready_s_median"] * 1000

@@ -1,4 +1,4 @@
-"""BENCHMARKS.md from a run's results: the targets of issues 6 and 7 first, then every table.
+"""BENCHMARKS.md from a run's results: the targets of issues 6, 7 and 14 first, then every table.
 
 Ratios: a server latency is divided by the in-process batch-1 latency at the same percentile
 (p50 by p50, p99 by p99); a server throughput by the best in-process throughput at the same
@@ -158,6 +158,19 @@ def targets_issue7(results: dict) -> list[dict]:
     return out
 
 
+def targets_issue14(results: dict) -> list[dict]:
+    """Issue 14's target: TF Serving's row format answers in time linear in the rows."""
+    tf = results.get("tfserving_rows") or {}
+    name = "TF Serving row format, 1,000 → 10,000 rows: latency grows linearly (≤ 15×; quadratic would be ~100×)"
+    if tf.get("ratio") is None:
+        failed = [p for p in tf.get("points", []) if p.get("error")]
+        return [{"target": name, "measured": f"failed: {failed[0]['error']}" if failed else "not measured",
+                 "met": False if failed else None}]
+    first, last = tf["points"][0], tf["points"][-1]
+    return [{"target": name, "measured": f"{last['p50_ms']:.1f} ms / {first['p50_ms']:.1f} ms = {tf['ratio']:.1f}×",
+             "met": tf["ratio"] <= 15}]
+
+
 def _short(path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path(__file__).resolve().parents[1]))
@@ -206,7 +219,7 @@ def render(results: dict, plots: list[Path], report_dir: Path) -> str:
       "server throughput over the best in-process throughput at the same thread budget; both from this run.")
     w("")
 
-    for issue, rows in ((6, targets(results)), (7, targets_issue7(results))):
+    for issue, rows in ((6, targets(results)), (7, targets_issue7(results)), (14, targets_issue14(results))):
         w(f"## Targets (issue {issue})")
         w("")
         w("| target | measured | met |")
@@ -347,6 +360,7 @@ def render(results: dict, plots: list[Path], report_dir: Path) -> str:
         w("")
 
     _images_section(results, w)
+    _tfserving_rows_section(results, w)
     _torchserve_section(results, w)
 
     live = results.get("liveness")
@@ -451,6 +465,32 @@ def _images_section(results: dict, w) -> None:
     sw, pi = im["swerve"], im["pillow"]
     w(f"| **all in turn** | | | **{_f(sw['all_images_per_second'], 0)}** | {_f(pi['all_images_per_second'], 0)} | "
       f"**{im['ratio']['all']:.2f}×** | {_f(sw['all_ms_per_image'], 2)} | {_f(pi['all_ms_per_image'], 2)} | | |")
+    w("")
+
+
+def _tfserving_rows_section(results: dict, w) -> None:
+    tf = results.get("tfserving_rows")
+    if not tf:
+        return
+    w("## TF Serving row format: latency by rows")
+    w("")
+    w(f"`{{\"instances\": [...]}}` of N rows of 4 floats POSTed to `/v1/models/{tf['model']}:predict` (FP32 [N,4] "
+      "identity, max_batch_size 0: one tensor per request), one client on a keep-alive connection, one request at a "
+      "time; per size one unmeasured request (its answer checked against the input), then the measured ones. "
+      "Latency covers parsing the body, inference and writing `{\"predictions\": [...]}`.")
+    w("")
+    w("| rows | request bytes | answer bytes | requests | p50 ms | min ms | max ms | µs per row (p50) |")
+    w("|---|---|---|---|---|---|---|---|")
+    for p in tf["points"]:
+        if p.get("p50_ms") is None:
+            w(f"| {p['rows']:,} | {p['body_bytes']:,} | failed: {p.get('error', '?')[:200]} |" + " |" * 5)
+            continue
+        w(f"| {p['rows']:,} | {p['body_bytes']:,} | {p['answer_bytes']:,} | {p['requests']} | {_f(p['p50_ms'], 2)} | "
+          f"{_f(p['min_ms'], 2)} | {_f(p['max_ms'], 2)} | {_f(p['p50_ms'] * 1000 / p['rows'], 2)} |")
+    if tf.get("ratio") is not None:
+        w("")
+        w(f"{tf['points'][-1]['rows']:,} rows over {tf['points'][0]['rows']:,} rows: **{tf['ratio']:.1f}×** the p50 "
+          f"latency for {tf['rows_ratio']:.0f}× the rows (linear ≈ {tf['rows_ratio']:.0f}×).")
     w("")
 
 

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import (image_preprocess, inprocess, jsonload, liveness, loadtest, perf, profile, startup,
-                   torchserve_load)
+                   tfserving_rows, torchserve_load)
 from bench.machine import describe
 from bench.server import Server, supports_grpc
 from bench.util import PROJECT_ROOT, busy_builds, load_average, log, pressure
 
-SCENARIOS = ["inprocess", "startup", "images", "perf-http", "perf-grpc", "json", "liveness", "loadtest", "torchserve"]
+SCENARIOS = ["inprocess", "startup", "images", "perf-http", "perf-grpc", "json", "tfserving-rows", "liveness", "loadtest",
+             "torchserve"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class Plan:
     ts_warmup_s: float = 1.0
     ts_timeout_s: float = 30.0
     ts_inproc_seconds: float = 4.0
+    tf_rows: tuple[int, ...] = (1000, 10000)  # TF Serving row format: instances per request
+    tf_seconds: float = 3.0  # per size, after one unmeasured request
+    tf_min_runs: int = 5
+    tf_timeout_s: float = 60.0
     budget_s: float = 11 * 60  # the measurements, not the build; scenarios past it are skipped
 
 
@@ -73,7 +78,7 @@ QUICK = Plan(mode="quick", resnet_concurrency=(1, 8), tiny_concurrency=(1, 16), 
              json_seconds=2.0, json_resnet_seconds=2.0, json_warmup_s=0.5, load_ramp_s=15.0, load_hold_s=6.0,
              load_peak_window_s=5, live_seconds=3.0, startup_repeats=1, profile_seconds=2.0, adjacent_seconds=1.0,
              images_seconds=0.3, ts_concurrency=(1, 8, 64, 256), ts_seconds=1.5, ts_warmup_s=0.5,
-             ts_inproc_seconds=1.0, budget_s=4 * 60)
+             ts_inproc_seconds=1.0, tf_seconds=0.5, tf_min_runs=3, budget_s=4 * 60)
 
 
 class Run:
@@ -272,6 +277,24 @@ def scenario_json(run: Run) -> None:
         run.record_server("json", server, {"ready_s": ready})
 
 
+def scenario_tfserving_rows(run: Run) -> None:
+    p = run.plan
+    repo = run.out / "tfserving"
+    if repo.exists():
+        shutil.rmtree(repo)
+    tfserving_rows.make_repository(repo)
+    with Server(run.binary, repo, run.logs / "tfserving-rows.log", grpc=run.grpc) as server:
+        ready = server.start()
+        port = server.other_ports.get("tfserving-port")
+        if not port:
+            raise RuntimeError("this build of swerve has no --tfserving-port")
+        try:
+            run.results["tfserving_rows"] = tfserving_rows.run(port, p.tf_rows, p.tf_seconds, p.tf_min_runs,
+                                                               p.tf_timeout_s, log)
+        finally:
+            run.record_server("tfserving-rows", server, {"ready_s": ready})
+
+
 def scenario_liveness(run: Run) -> None:
     p = run.plan
     with run.server("liveness") as server:
@@ -341,6 +364,7 @@ def scenario_limit(plan: Plan, name: str) -> float:
             "liveness": 60 + plan.live_seconds * 2,
             "loadtest": 60 + plan.load_ramp_s + plan.load_hold_s + plan.load_timeout_s,
             "images": 60 + 30 * plan.images_seconds,
+            "tfserving-rows": 60 + len(plan.tf_rows) * (plan.tf_seconds + 2 * plan.tf_timeout_s),
             "torchserve": 90 + plan.ts_inproc_seconds * 8 + len(plan.ts_concurrency) * (plan.ts_seconds + plan.ts_warmup_s + 10)
             + plan.ts_timeout_s}[name]
 
@@ -409,7 +433,7 @@ def main(argv: list[str]) -> int:
     make_models(run)
     steps = [("inprocess", scenario_inprocess), ("startup", scenario_startup), ("images", scenario_images),
              ("perf-http", lambda r: scenario_perf(r, "http")), ("perf-grpc", lambda r: scenario_perf(r, "grpc")),
-             ("json", scenario_json), ("liveness", scenario_liveness), ("loadtest", scenario_loadtest),
+             ("json", scenario_json), ("tfserving-rows", scenario_tfserving_rows), ("liveness", scenario_liveness), ("loadtest", scenario_loadtest),
              ("torchserve", scenario_torchserve)]
     interrupted = False
     for name, step in steps:

@@ -6,20 +6,14 @@ import Logging
 import Testing
 
 struct ModelManagerTests {
-    func makeManager(_ repo: TemporaryRepository, _ models: [String: FakeBackend.FakeModel], queue: Int = 1024) -> ModelManager {
+    func makeManager(
+        _ repo: TemporaryRepository, _ models: [String: FakeBackend.FakeModel], queue: Int = 1024,
+        clock: any SchedulingClock = SystemSchedulingClock()
+    ) -> ModelManager {
         ModelManager(
             repository: ModelRepository(root: repo.root), backend: FakeBackend(models: models),
-            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2, defaultMaxQueueSize: queue),
+            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2, defaultMaxQueueSize: queue, clock: clock),
             logger: Logger(label: "test"))
-    }
-
-    /// An identity model that takes 0.3 s a run and counts its runs.
-    func countedSlowModel(_ runs: RunCounter) -> FakeBackend.FakeModel {
-        FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
-            runs.increment()
-            Thread.sleep(forTimeInterval: 0.3)
-            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
-        }
     }
 
     func request(_ model: String, version: Int? = nil, values: [Float] = [1, 2, 3, 4]) -> InferenceRequest {
@@ -62,35 +56,45 @@ struct ModelManagerTests {
         await manager.shutdown()
     }
 
-    /// A full queue refuses at once with unavailable instead of waiting.
+    /// A full queue refuses at once with unavailable instead of waiting: while the only instance
+    /// is held, two of five requests queue and three are refused.
     @Test func fullQueueRefusesImmediately() async throws {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
         try repo.addModel("slow")
-        let manager = makeManager(repo, ["slow": .identity(delay: 0.3)], queue: 2)
+        let gate = GatedModel()
+        defer { gate.open() }
+        let manager = makeManager(repo, ["slow": gate.model], queue: 2)
         try await manager.loadAll()
+        let pool = try manager.resolve("slow", version: nil).pool
+        gate.close()
         let running = Task { try await manager.infer(request("slow")) }
-        try await Task.sleep(for: .milliseconds(50))
-        var results = await withTaskGroup(of: SwerveError.Code?.self) { group in
-            for _ in 0..<5 {
-                group.addTask {
-                    do {
-                        _ = try await manager.infer(request("slow"))
-                        return nil
-                    } catch let error as SwerveError {
-                        return error.code
-                    } catch {
-                        return .internal
-                    }
+        try await waitUntil("the first request holds the only instance") { gate.heldCount == 1 }
+        let refusals = Recorded<SwerveError.Code>()
+        let others = (0..<5).map { _ in
+            Task { () -> InferenceResponse? in
+                do {
+                    return try await manager.infer(request("slow"))
+                } catch let error as SwerveError {
+                    refusals.append(error.code)
+                    return nil
                 }
             }
-            return await group.reduce(into: [SwerveError.Code?]()) { $0.append($1) }
         }
+        // The refusals come while the instance is still held: nobody waited for a free one.
+        try await waitUntil("three requests are refused and two are queued") {
+            refusals.all.count == 3 && pool.queuedCount == 2
+        }
+        #expect(refusals.all == [.unavailable, .unavailable, .unavailable])
+        #expect(gate.heldCount == 1)
+        gate.open()
         _ = try await running.value
-        results.append(nil)
-        // One runs, two wait, three are refused.
-        #expect(results.filter { $0 == nil }.count == 3)
-        #expect(results.filter { $0 == .unavailable }.count == 3)
+        var answered = 0
+        for other in others {
+            if try await other.value != nil { answered += 1 }
+        }
+        #expect(answered == 2, "the two queued requests run once the instance is free")
+        #expect(refusals.all.count == 3)
         await manager.shutdown()
     }
 
@@ -99,19 +103,24 @@ struct ModelManagerTests {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
         try repo.addModel("slow")
-        let runs = RunCounter()
-        let manager = makeManager(repo, ["slow": countedSlowModel(runs)])
+        let gate = GatedModel()
+        defer { gate.open() }
+        let manager = makeManager(repo, ["slow": gate.model])
         try await manager.loadAll()
+        let pool = try manager.resolve("slow", version: nil).pool
+        gate.close()
         let first = Task { try await manager.infer(request("slow")) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("the first request holds the only instance") { gate.heldCount == 1 }
         let second = Task { try await manager.infer(request("slow")) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("the second request is queued") { pool.queuedCount == 1 }
         second.cancel()
         let error = await #expect(throws: SwerveError.self) { try await second.value }
         #expect(error?.code == .cancelled)
+        #expect(pool.queuedCount == 0, "the cancelled request left the queue")
+        gate.open()
         _ = try await first.value
         await manager.shutdown()
-        #expect(runs.value == 2, "one warm-up run at load and the first request; the cancelled one never ran")
+        #expect(gate.runCount == 2, "one warm-up run at load and the first request; the cancelled one never ran")
     }
 
     /// A request whose cancellation signal fires while it waits (an HTTP client that
@@ -121,22 +130,27 @@ struct ModelManagerTests {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
         try repo.addModel("slow")
-        let runs = RunCounter()
-        let manager = makeManager(repo, ["slow": countedSlowModel(runs)])
+        let gate = GatedModel()
+        defer { gate.open() }
+        let manager = makeManager(repo, ["slow": gate.model])
         try await manager.loadAll()
+        let pool = try manager.resolve("slow", version: nil).pool
+        gate.close()
         let firstSignal = CancellationSignal()
         var first = request("slow")
         first.cancellation = firstSignal
         let running = Task { [first] in try await manager.infer(first) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("the first request holds the only instance") { gate.heldCount == 1 }
         let signal = CancellationSignal()
         var second = request("slow")
         second.cancellation = signal
         let queued = Task { [second] in try await manager.infer(second) }
-        try await Task.sleep(for: .milliseconds(50))
+        try await waitUntil("the second request is queued") { pool.queuedCount == 1 }
         signal.cancel()
         let error = await #expect(throws: SwerveError.self) { try await queued.value }
         #expect(error?.code == .cancelled)
+        #expect(pool.queuedCount == 0, "the signalled request left the queue")
+        gate.open()
         _ = try await running.value
         firstSignal.cancel()  // after its run: nothing to remove
 
@@ -146,7 +160,7 @@ struct ModelManagerTests {
         #expect(refused?.code == .cancelled)
         let stats = try manager.resolve("slow", version: nil).statistics
         await manager.shutdown()
-        #expect(runs.value == 2, "one warm-up run at load and the first request; the signalled ones never ran")
+        #expect(gate.runCount == 2, "one warm-up run at load and the first request; the signalled ones never ran")
         #expect(stats.inference.fail.count == 2 && stats.inference.success.count == 1 && stats.executionCount == 1)
     }
 
@@ -174,20 +188,31 @@ struct ModelManagerTests {
         await manager.shutdown()
     }
 
-    /// Unload lets in-flight requests finish, then the model answers notFound/unavailable.
+    /// Unload waits for the requests in flight: the version is unloading (new requests are
+    /// unavailable) until the running one finishes, then unloaded, and the model is notFound.
     @Test func unloadDrainsInFlightRequests() async throws {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
         try repo.addModel("slow")
-        let manager = makeManager(repo, ["slow": .identity(delay: 0.2)])
+        let gate = GatedModel()
+        defer { gate.open() }
+        let manager = makeManager(repo, ["slow": gate.model])
         try await manager.loadAll()
+        gate.close()
         let inFlight = Task { try await manager.infer(request("slow")) }
-        try await Task.sleep(for: .milliseconds(50))
-        try await manager.unload("slow")
+        try await waitUntil("the request holds the only instance") { gate.heldCount == 1 }
+        let unloading = Task { try await manager.unload("slow") }
+        try await waitUntil("the version is unloading") { manager.statuses().first?.state == .unloading }
+        let during = await #expect(throws: SwerveError.self) { try await manager.infer(request("slow")) }
+        #expect(during?.code == .unavailable)
+        #expect(manager.statuses().first?.state == .unloading, "unload finished while a request was still running")
+        gate.open()
         _ = try await inFlight.value
-        let error = await #expect(throws: SwerveError.self) { try await manager.infer(request("slow")) }
-        #expect(error?.code == .unavailable)
+        try await unloading.value
         #expect(manager.statuses().first?.state == .unloaded)
+        let after = await #expect(throws: SwerveError.self) { try await manager.infer(request("slow")) }
+        #expect(after?.code == .notFound)
+        #expect(gate.runCount == 2, "the warm-up run and the drained request; the refused one never ran")
     }
 
     /// Several instances run requests at the same time.
@@ -195,20 +220,16 @@ struct ModelManagerTests {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
         try repo.addModel("slow", config: "max_batch_size: 0\ninstance_group [ { count: 3 kind: KIND_CPU } ]")
-        let concurrent = RunCounter()
-        let model = FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { inputs, _ in
-            concurrent.enter()
-            Thread.sleep(forTimeInterval: 0.2)
-            concurrent.leave()
-            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
-        }
-        let manager = makeManager(repo, ["slow": model])
+        let gate = GatedModel()
+        defer { gate.open() }
+        let manager = makeManager(repo, ["slow": gate.model])
         try await manager.loadAll()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<3 { group.addTask { _ = try await manager.infer(request("slow")) } }
-            try await group.waitForAll()
-        }
-        #expect(concurrent.peak == 3)
+        gate.close()
+        let requests = (0..<3).map { _ in Task { try await manager.infer(request("slow")) } }
+        // Three runs held at once can only be three instances running at the same time.
+        try await waitUntil("three requests run at once") { gate.heldCount == 3 }
+        gate.open()
+        for request in requests { _ = try await request.value }
         await manager.shutdown()
     }
 
@@ -255,17 +276,18 @@ final class CallerMarks: Sendable {
     func take() -> [Bool] { marks.withLock { marks in defer { marks = [] }; return marks } }
 }
 
-/// Counts calls and the most that overlapped, from any thread.
-final class RunCounter: @unchecked Sendable {
-    // @unchecked: all state is guarded by `lock`.
-    private let lock = NSLock()
-    private var count = 0
-    private var active = 0
-    private(set) var peak = 0
-    var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
-    func enter() { lock.withLock { active += 1; peak = max(peak, active) } }
-    func leave() { lock.withLock { active -= 1 } }
+/// Values recorded from any task or thread, in the order they came.
+final class Recorded<Value: Sendable>: Sendable {
+    private let values = Mutex<[Value]>([])
+    var all: [Value] { values.withLock { $0 } }
+    func append(_ value: Value) { values.withLock { $0.append(value) } }
+}
+
+/// Counts calls, from any thread.
+final class RunCounter: Sendable {
+    private let count = Mutex(0)
+    var value: Int { count.withLock { $0 } }
+    func increment() { count.withLock { $0 += 1 } }
 }
 
 struct ModelControlTests {
@@ -312,7 +334,8 @@ struct ModelControlTests {
 
         let fixed = InferenceServer(manager: manager(repo), controlMode: .none)
         try await fixed.start()
-        await #expect(throws: SwerveError.self) { try await fixed.unloadModel("m") }
+        let refused = await #expect(throws: SwerveError.self) { try await fixed.unloadModel("m") }
+        #expect(refused?.code == .invalidArgument)
         await fixed.manager.shutdown()
     }
 
@@ -325,10 +348,10 @@ struct ModelControlTests {
         let server = InferenceServer(manager: manager(repo), controlMode: .explicit, startupModels: ["m"])
         try await server.start()
         #expect(server.manager.readyVersions("m") == [2])
-        try await server.loadModel("m", override: ModelOverride(configJSON: #"{"version_policy":{"all":{}}}"#))
+        try await server.loadModel("m", override: try ModelOverride.parse(["config": .string(#"{"version_policy":{"all":{}}}"#)]))
         #expect(server.manager.readyVersions("m") == [1, 2])
         await #expect(throws: SwerveError.self) {
-            try await server.loadModel("m", override: ModelOverride(configJSON: #"{"input":[{"name":"nope"}]}"#))
+            try await server.loadModel("m", override: try ModelOverride.parse(["config": .string(#"{"input":[{"name":"nope"}]}"#)]))
         }
         #expect(server.manager.readyVersions("m") == [1, 2])
         await server.manager.shutdown()
@@ -345,7 +368,8 @@ struct ModelControlTests {
         for _ in 0..<5 {
             _ = try await server.infer(InferenceRequest(modelName: "m", inputs: [NamedTensor(name: "x", tensor: Tensor(dataType: .fp32, shape: [3, 4], data: data))]))
         }
-        _ = try? await server.infer(InferenceRequest(modelName: "m", inputs: []))
+        let missing = await #expect(throws: SwerveError.self) { try await server.infer(InferenceRequest(modelName: "m", inputs: [])) }
+        #expect(missing?.code == .invalidArgument)
         let stats = try #require(try server.statistics(model: "m", version: nil).first)
         #expect(stats.inference.success.count == 5)
         #expect(stats.inference.fail.count == 1)
@@ -353,27 +377,31 @@ struct ModelControlTests {
         #expect(stats.executionCount == 5)
         #expect(stats.batches.map(\.batchSize) == [3])
         #expect(stats.lastInference > 0)
-        await #expect(throws: SwerveError.self) { try server.statistics(model: "zz", version: nil) }
+        let unknown = #expect(throws: SwerveError.self) { try server.statistics(model: "zz", version: nil) }
+        #expect(unknown?.code == .notFound)
         await server.manager.shutdown()
     }
 }
 
 struct BatchingTests {
     /// A model that doubles its input and records the batch sizes it ran.
-    final class Doubler: @unchecked Sendable {
-        // @unchecked: `sizes` is guarded by `lock`.
-        let lock = NSLock()
-        var sizes: [Int] = []
-        let delay: Double
-        init(delay: Double = 0.05) { self.delay = delay }
+    final class Doubler: Sendable {
+        private let sizes = Mutex<[Int]>([])
+        /// The batch sizes of the runs so far, warm-up included.
+        var batchSizes: [Int] { sizes.withLock { $0 } }
         var model: FakeBackend.FakeModel {
             FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity(.fp32, shape: [-1, -1]).signature) { inputs, _ in
-                self.lock.withLock { self.sizes.append(inputs[0].tensor.shape[0]) }
-                Thread.sleep(forTimeInterval: self.delay)
+                self.sizes.withLock { $0.append(inputs[0].tensor.shape[0]) }
                 let values = inputs[0].tensor.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }.map { $0 * 2 }
                 return [NamedTensor(name: "y", tensor: Tensor(dataType: .fp32, shape: inputs[0].tensor.shape, data: values.withUnsafeBytes(Array.init)))]
             }
         }
+    }
+
+    func manager(_ repo: TemporaryRepository, _ model: FakeBackend.FakeModel, clock: ManualSchedulingClock) -> ModelManager {
+        ModelManager(
+            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["m": model]),
+            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2, clock: clock), logger: Logger(label: "test"))
     }
 
     func request(_ rows: Int, width: Int, start: Float) -> InferenceRequest {
@@ -381,54 +409,119 @@ struct BatchingTests {
         return InferenceRequest(modelName: "m", inputs: [NamedTensor(name: "x", tensor: Tensor(dataType: .fp32, shape: [rows, width], data: values.withUnsafeBytes(Array.init)))])
     }
 
-    /// Concurrent requests are merged into batches, and each gets exactly its own rows back.
+    /// Queued requests are merged into batches, never across shapes, and each gets exactly its
+    /// own rows back: eight requests of two widths make two executions once the delay passes.
     @Test func batchedResultsEqualUnbatchedResults() async throws {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
         try repo.addModel("m", config: "max_batch_size: 16\ndynamic_batching { max_queue_delay_microseconds: 20000 }")
         let doubler = Doubler()
-        let manager = ModelManager(
-            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["m": doubler.model]),
-            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2), logger: Logger(label: "test"))
+        let clock = ManualSchedulingClock()
+        let manager = manager(repo, doubler.model, clock: clock)
         try await manager.loadAll()
+        let pool = try manager.resolve("m", version: nil).pool
+        // Widths 4 (rows 1+2+3+1 = 7) and 2 (rows 2+3+1+2 = 8): neither fills a batch of 16.
         let requests = (0..<8).map { request($0 % 3 + 1, width: $0 < 4 ? 4 : 2, start: Float($0 * 100)) }
-        let responses = try await withThrowingTaskGroup(of: (Int, InferenceResponse).self) { group in
-            for (index, request) in requests.enumerated() {
-                group.addTask { (index, try await manager.infer(request)) }
-            }
-            return try await group.reduce(into: [Int: InferenceResponse]()) { $0[$1.0] = $1.1 }
-        }
-        for (index, request) in requests.enumerated() {
+        let answers = requests.map { request in Task { try await manager.infer(request) } }
+        try await waitUntil("the eight requests are queued") { pool.queuedCount == 8 }
+        clock.advance(by: .milliseconds(21))
+        for (request, answer) in zip(requests, answers) {
             let input = request.inputs[0].tensor
-            let output = try #require(responses[index]?.outputs.first?.tensor)
+            let output = try #require(try await answer.value.outputs.first?.tensor)
             #expect(output.shape == input.shape)
             let expected = input.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }.map { $0 * 2 }
             #expect(output.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } == expected)
         }
-        // Fewer executions than requests: merging happened, and never across widths.
         let stats = try #require(manager.resolve("m", version: nil).statistics)
-        #expect(stats.executionCount < 8)
+        #expect(stats.executionCount == 2)
+        #expect(doubler.batchSizes.dropFirst().sorted() == [7, 8], "one batch per width, after the warm-up run")
         #expect(stats.inferenceCount == UInt64(requests.reduce(0) { $0 + $1.inputs[0].tensor.shape[0] }))
         await manager.shutdown()
     }
 
-    /// A request whose queue timeout passes while it waits fails and never runs.
+    /// With a batching delay, queued requests wait while the scheduling clock stands still and
+    /// run as one batch once it passes the delay.
+    @Test func requestsWaitForTheBatchingDelayThenRunAsOneBatch() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("m", config: "max_batch_size: 8\ndynamic_batching { max_queue_delay_microseconds: 1000000 }")
+        let doubler = Doubler()
+        let clock = ManualSchedulingClock()
+        let manager = manager(repo, doubler.model, clock: clock)
+        try await manager.loadAll()
+        let pool = try manager.resolve("m", version: nil).pool
+        #expect(doubler.batchSizes == [1], "the warm-up run")
+        let first = Task { try await manager.infer(request(1, width: 2, start: 0)) }
+        let second = Task { try await manager.infer(request(1, width: 2, start: 10)) }
+        // Had either run on arrival, two would never be queued at once.
+        try await waitUntil("both requests are queued") { pool.queuedCount == 2 }
+        #expect(doubler.batchSizes == [1])
+        clock.advance(by: .milliseconds(999))
+        #expect(pool.queuedCount == 2)
+        clock.advance(by: .milliseconds(2))
+        #expect(try await first.value.outputs.first?.tensor.shape == [1, 2])
+        #expect(try await second.value.outputs.first?.tensor.shape == [1, 2])
+        #expect(doubler.batchSizes == [1, 2], "the warm-up run, then one run of both requests")
+        let stats = try manager.resolve("m", version: nil).statistics
+        #expect(stats.executionCount == 1)
+        #expect(stats.batches.map(\.batchSize) == [2])
+        await manager.shutdown()
+    }
+
+    /// A request whose queue timeout passes while the only instance is busy fails with
+    /// deadlineExceeded when the instance frees, and never runs.
     @Test func timedOutRequestIsNotExecuted() async throws {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
-        try repo.addModel("m", config: "max_batch_size: 1\ndynamic_batching { default_queue_policy { default_timeout_microseconds: 20000 } }")
-        let doubler = Doubler(delay: 0.5)
-        let manager = ModelManager(
-            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["m": doubler.model]),
-            options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2), logger: Logger(label: "test"))
+        try repo.addModel(
+            "m",
+            config: "max_batch_size: 1\ndynamic_batching { default_queue_policy { timeout_action: REJECT default_timeout_microseconds: 20000 } }")
+        let gate = GatedModel(shape: [-1, -1])
+        defer { gate.open() }
+        let clock = ManualSchedulingClock()
+        let manager = manager(repo, gate.model, clock: clock)
         try await manager.loadAll()
+        let pool = try manager.resolve("m", version: nil).pool
+        gate.close()
         let first = Task { try await manager.infer(request(1, width: 2, start: 0)) }
-        // Wait until the first request runs (after the warm-up run): the second then waits behind it past its 20 ms timeout.
-        while doubler.lock.withLock({ doubler.sizes.count }) < 2 { try await Task.sleep(for: .milliseconds(1)) }
-        let second = await Task { try? await manager.infer(request(1, width: 2, start: 0)) }.value
+        try await waitUntil("the first request holds the only instance") { gate.heldCount == 1 }
+        let second = Task { try await manager.infer(request(1, width: 2, start: 10)) }
+        try await waitUntil("the second request is queued") { pool.queuedCount == 1 }
+        clock.advance(by: .milliseconds(21))
+        gate.open()
         _ = try await first.value
-        #expect(second == nil)
-        #expect(doubler.lock.withLock { doubler.sizes.count } == 2, "the warm-up run and the first request only")
+        let error = await #expect(throws: SwerveError.self) { try await second.value }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(gate.runCount == 2, "the warm-up run and the first request only")
+        #expect(gate.batchSizes == [1, 1])
+        let stats = try manager.resolve("m", version: nil).statistics
+        #expect(stats.inference.success.count == 1)
+        #expect(stats.inference.fail.count == 1, "a timed-out request is one failure")
+        await manager.shutdown()
+    }
+
+    /// A queue timeout shorter than the batching delay ends the wait: when the clock passes it,
+    /// the waiting worker wakes and fails the request without running it.
+    @Test func queueTimeoutEndsTheBatchingWait() async throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel(
+            "m",
+            config: "max_batch_size: 8\ndynamic_batching { max_queue_delay_microseconds: 1000000 default_queue_policy { default_timeout_microseconds: 20000 } }")
+        let doubler = Doubler()
+        let clock = ManualSchedulingClock()
+        let manager = manager(repo, doubler.model, clock: clock)
+        try await manager.loadAll()
+        let pool = try manager.resolve("m", version: nil).pool
+        let waiting = Task { try await manager.infer(request(1, width: 2, start: 0)) }
+        try await waitUntil("the request is queued") { pool.queuedCount == 1 }
+        clock.advance(by: .milliseconds(19))
+        #expect(pool.queuedCount == 1)
+        clock.advance(by: .milliseconds(2))
+        let error = await #expect(throws: SwerveError.self) { try await waiting.value }
+        #expect(error?.code == .deadlineExceeded)
+        #expect(pool.queuedCount == 0)
+        #expect(doubler.batchSizes == [1], "the warm-up run only")
         await manager.shutdown()
     }
 }

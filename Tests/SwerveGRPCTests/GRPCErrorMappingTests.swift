@@ -6,22 +6,43 @@ import Testing
 
 /// The one mapping from core errors to gRPC status codes.
 struct GRPCErrorMappingTests {
-    /// Each core error code maps to the status Triton's clients expect, keeping the message.
-    @Test(arguments: [
-        (SwerveError.Code.invalidArgument, RPCError.Code.invalidArgument),
+    /// The status Triton's clients expect for each core error code.
+    static let expectedStatuses: [(SwerveError.Code, RPCError.Code)] = [
+        (.invalidArgument, .invalidArgument),
         (.modelFailed, .invalidArgument),
         (.notFound, .notFound),
         (.unavailable, .unavailable),
         (.payloadTooLarge, .resourceExhausted),
+        (.unsupportedMediaType, .invalidArgument),
+        (.alreadyExists, .alreadyExists),
+        (.failedPrecondition, .failedPrecondition),
+        (.methodNotAllowed, .unimplemented),
         (.unsupported, .unimplemented),
         (.cancelled, .cancelled),
         (.deadlineExceeded, .deadlineExceeded),
         (.internal, .internalError),
-    ])
+    ]
+
+    /// Each core error code maps to the status Triton's clients expect, keeping the message.
+    @Test(arguments: GRPCErrorMappingTests.expectedStatuses)
     func coreCodesMapToGRPCStatuses(_ code: SwerveError.Code, _ expected: RPCError.Code) {
         let error = GRPCErrorMapping.rpcError(for: SwerveError(code, "the message"))
         #expect(error.code == expected)
         #expect(error.message == "the message")
+    }
+
+    /// The expected statuses cover every core code.
+    @Test func everyCoreCodeHasAnExpectedStatus() {
+        let listed = Self.expectedStatuses.map(\.0)
+        #expect(Set(listed) == Set(SwerveError.Code.allCases))
+        #expect(listed.count == SwerveError.Code.allCases.count, "a code is listed twice")
+    }
+
+    /// gRPC answers every core code with the number of the core's one table (no second mapping).
+    @Test(arguments: SwerveError.Code.allCases)
+    func grpcCodeIsTheTablesNumber(_ code: SwerveError.Code) {
+        #expect(GRPCErrorMapping.code(for: code).rawValue == code.status.grpc)
+        #expect(GRPCErrorMapping.rpcError(for: SwerveError(code, "m")).code.rawValue == code.status.grpc)
     }
 
     /// Task cancellation is CANCELLED, RPC errors pass unchanged, anything else is INTERNAL.

@@ -1,11 +1,11 @@
 import Foundation
 import GRPCCore
 import Logging
-import SwerveCore
 import SwerveTesting
 import Synchronization
 import Testing
 
+@testable import SwerveCore
 @testable import SwerveGRPC
 
 /// The gRPC service handlers over a fake backend, called directly (no sockets, no ONNX Runtime).
@@ -143,14 +143,16 @@ struct KServeGRPCServiceTests {
 
     /// Load parameters become the core's override: config as JSON text, file: entries as bytes.
     @Test func loadParametersBecomeAnOverride() throws {
-        let override = try #require(try KServeGRPCService.override(from: [
+        let override = try #require(try ModelOverride.parse(KServeGRPCService.overrideParameters([
             "config": .with { $0.stringParam = #"{"max_batch_size":2}"# },
             "file:1/model.onnx": .with { $0.bytesParam = Data([1, 2, 3]) },
-        ]))
-        #expect(override.configJSON == #"{"max_batch_size":2}"#)
+        ])))
+        #expect(override.config?.config.maxBatchSize == 2)
+        #expect(override.config?.explicitFields == ["max_batch_size"])
         #expect(override.files == ["1/model.onnx": [1, 2, 3]])
-        #expect(try KServeGRPCService.override(from: [:]) == nil)
-        #expect(throws: SwerveError.self) { try KServeGRPCService.override(from: ["config": .with { $0.bytesParam = Data() }]) }
+        #expect(try ModelOverride.parse(KServeGRPCService.overrideParameters([:])) == nil)
+        let wrongKind = KServeGRPCService.overrideParameters(["config": .with { $0.bytesParam = Data() }])
+        #expect(throws: SwerveError.self) { try ModelOverride.parse(wrongKind) }
     }
 
     /// Shared memory answers as Triton without the feature; settings are readable, not writable.
@@ -177,19 +179,13 @@ struct KServeGRPCServiceTests {
 
     /// Cancelling the RPC of a queued request removes it from the queue: it fails as cancelled and never runs.
     @Test func cancellingTheRPCCancelsTheQueuedRequest() async throws {
-        let runs = Atomic<Int>(0)
-        let slow = FakeBackend.FakeModel(
-            signature: ModelSignature(
-                inputs: [TensorSpec(name: "x", dataType: .fp32, shape: [-1, 1])],
-                outputs: [TensorSpec(name: "y", dataType: .fp32, shape: [-1, 1])])
-        ) { inputs, _ in
-            runs.add(1, ordering: .relaxed)
-            Thread.sleep(forTimeInterval: 0.3)
-            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
-        }
-        try await withService(["slow": slow]) { service, _ async throws in
+        let gate = GatedModel(shape: [-1, 1])
+        defer { gate.open() }
+        try await withService(["slow": gate.model]) { service, _ async throws in
+            let pool = try service.server.manager.resolve("slow", version: nil).pool
+            gate.close()
             let first = Task { try await service.modelInfer(request: fp32Request("slow", [1]).reshaped([1, 1]), context: context) }
-            try await Task.sleep(for: .milliseconds(50))  // the first request occupies the only instance
+            try await waitUntil("the first request holds the only instance") { gate.heldCount == 1 }
             let handle = Mutex<ServerContext.RPCCancellationHandle?>(nil)
             let second = Task {
                 // As the server does: the handle is in the task-local the handler reads, and in the context.
@@ -200,13 +196,16 @@ struct KServeGRPCServiceTests {
                     return try await service.modelInfer(request: fp32Request("slow", [2]).reshaped([1, 1]), context: cancellable)
                 }
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await waitUntil("the second request is queued") { pool.queuedCount == 1 }
             try #require(handle.withLock { $0 }).cancel()
             let error = await #expect(throws: RPCError.self) { try await second.value }
             #expect(error?.code == .cancelled)
+            #expect(pool.queuedCount == 0, "the cancelled request left the queue")
+            gate.open()
             _ = try await first.value
-            try await Task.sleep(for: .milliseconds(400))
-            #expect(runs.load(ordering: .relaxed) == 2, "the warm-up run at load and the first request; the cancelled one never ran")
+            // The queue was empty when the instance freed: nothing else can have run.
+            #expect(gate.runCount == 2, "the warm-up run at load and the first request; the cancelled one never ran")
+            #expect(gate.batchSizes == [1, 1])
         }
     }
 }

@@ -23,19 +23,25 @@ struct OrderedPipelineTests {
         #expect(written.all == (0..<40).map { $0 * 10 })
     }
 
-    /// No more than `window` requests are in flight at once.
+    /// The window is used fully and never exceeded: three requests are in flight at once, never
+    /// four. Each request waits (up to a deadline) until three have been in flight together, so a
+    /// pipeline that ran them one by one fails rather than passing.
     @Test func windowBoundsTheRequestsInFlight() async throws {
         let inFlight = Mutex<(now: Int, peak: Int)>((0, 0))
+        let deadline = ContinuousClock.now + .seconds(10)
         let pipeline = OrderedPipeline<Int, Int>(window: 3) { value in
             inFlight.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
-            try? await Task.sleep(for: .milliseconds(2))
-            inFlight.withLock { $0.now -= 1 }
+            defer { inFlight.withLock { $0.now -= 1 } }
+            while inFlight.withLock({ $0.peak }) < 3 {
+                guard ContinuousClock.now < deadline else { return -1 }  // the window was never filled
+                do { try await Task.sleep(for: .milliseconds(1)) } catch { return -2 }
+            }
             return value
         }
         let written = Written()
         try await pipeline.run((0..<30).async, stop: { try await Task.sleep(for: .seconds(3600)); return true }) { written.append($0) }
-        #expect(written.all.count == 30)
-        #expect(inFlight.withLock { $0.peak } <= 3)
+        #expect(written.all == Array(0..<30))
+        #expect(inFlight.withLock { $0.peak } == 3)
     }
 
     /// When told to stop without abandoning, reading ends and the requests in flight still answer.
@@ -44,8 +50,12 @@ struct OrderedPipelineTests {
         let started = Mutex(0)
         let pipeline = OrderedPipeline<Int, Int>(window: 4) { value in
             started.withLock { $0 += 1 }
-            try? await Task.sleep(for: .milliseconds(20))
-            return value
+            do {
+                try await Task.sleep(for: .milliseconds(20))
+                return value
+            } catch {
+                return -value  // cancelled: a draining stop must not do that
+            }
         }
         continuation.yield(1)
         continuation.yield(2)

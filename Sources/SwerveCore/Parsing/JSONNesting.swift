@@ -3,7 +3,7 @@
 /// Foundation's JSON scanner traps (the process exits) on a body whose 513th nested opener is its
 /// last byte, and any recursive parser can be driven deep by `[[[[…`. Every JSON body a listener
 /// reads passes ``check(_:limit:)`` first: one pass over the bytes, no allocation, strings and
-/// their escapes skipped, so brackets inside strings do not count.
+/// their escapes skipped (by ``JSONStringTracker``), so brackets inside strings do not count.
 public enum JSONNesting {
     /// The deepest nesting of arrays and objects accepted: far above any request's (a rank-8
     /// tensor's nested `data` is 10 deep) and far below the depth at which parsers fail.
@@ -12,22 +12,9 @@ public enum JSONNesting {
     /// - Throws: `invalidArgument` when arrays and objects nest deeper than `limit`.
     public static func check(_ bytes: some Collection<UInt8>, limit: Int = JSONNesting.limit) throws {
         var depth = 0
-        var inString = false
-        var escaped = false
-        for byte in bytes {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
+        var strings = JSONStringTracker()
+        for byte in bytes where !strings.isInString(byte) {
             switch byte {
-            case UInt8(ascii: "\""):
-                inString = true
             case UInt8(ascii: "["), UInt8(ascii: "{"):
                 depth += 1
                 guard depth <= limit else {

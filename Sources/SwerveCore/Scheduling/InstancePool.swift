@@ -306,7 +306,7 @@ final class InstancePool: @unchecked Sendable {
             case .expire(let positions):
                 for job in take(positions) {
                     let waited = now - job.item.enqueued
-                    statistics.recordRequest(success: false, totalNanoseconds: waited.nanoseconds, queueNanoseconds: waited.nanoseconds)
+                    // Counted as a failure once, by InferencePipeline, which receives this error.
                     job.continuation.resume(
                         throwing: SwerveError(.deadlineExceeded, "request timed out after waiting \(waited.formatted(.units(allowed: [.milliseconds, .microseconds]))) in the queue of model \(label)"))
                 }

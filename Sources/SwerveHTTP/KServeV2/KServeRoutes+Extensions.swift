@@ -23,12 +23,12 @@ extension KServeRoutes {
                 return Response(status: .ok)
             }
         }
-        table.get("/v2/logging") { _, _ in jsonResponse(try settings.logging()) }
+        table.get("/v2/logging") { _, _ in jsonResponse(settings.logging()) }
         table.post("/v2/logging") { request, _ in
             jsonResponse(try settings.updateLogging(try await options.collectBody(request)))
         }
         for path in ["/v2/trace/setting", "/v2/models/:model/trace/setting"] {
-            table.get(path) { _, _ in jsonResponse(try settings.trace()) }
+            table.get(path) { _, _ in jsonResponse(settings.trace()) }
             table.post(path) { request, _ in
                 jsonResponse(try settings.updateTrace(try await options.collectBody(request)))
             }
@@ -39,63 +39,48 @@ extension KServeRoutes {
 /// Logging and trace settings as Triton reports them. Swerve keeps them so clients that read and
 /// write them work; tracing itself is not implemented, so the trace level stays `OFF`.
 final class FrontendSettings: Sendable {
-    private let loggingState = Mutex<[String: LoggingValue]>([
-        "log_file": .string(""), "log_info": .bool(true), "log_warning": .bool(true), "log_error": .bool(true),
-        "log_verbose_level": .int(0), "log_format": .string("default"),
+    /// The logging settings; an update may change a value but not its JSON type.
+    private let loggingState = Mutex<[String: JSONValue]>([
+        "log_file": "", "log_info": true, "log_warning": true, "log_error": true, "log_verbose_level": 0, "log_format": "default",
     ])
 
-    enum LoggingValue: Sendable, Equatable {
-        case string(String)
-        case bool(Bool)
-        case int(Int)
+    func logging() -> [UInt8] {
+        JSONValue.object(loggingState.withLock { $0 }).encoded()
     }
 
-    func logging() throws -> [UInt8] {
-        let values = loggingState.withLock { $0 }
-        var object: [String: Any] = [:]
-        for (key, value) in values {
-            switch value {
-            case .string(let v): object[key] = v
-            case .bool(let v): object[key] = v
-            case .int(let v): object[key] = v
-            }
-        }
-        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
-    }
-
+    /// Applies every setting of `body`, a JSON object, or none when one is unknown or of the
+    /// wrong type; answers the settings after the update.
     func updateLogging(_ body: [UInt8]) throws -> [UInt8] {
-        try JSONNesting.check(body)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+        guard case .object(let updates) = try decodeJSON(JSONValue.self, body) else {
             throw SwerveError.invalid("the logging settings must be a JSON object")
         }
         try loggingState.withLock { state in
-            for (key, value) in object {
+            for (key, value) in updates {
                 guard let current = state[key] else {
                     throw SwerveError.invalid("unknown logging setting '\(key)'")
                 }
                 switch (current, value) {
-                case (.string, let v as String): state[key] = .string(v)
-                case (.bool, let v as Bool): state[key] = .bool(v)
-                case (.int, let v as Int): state[key] = .int(v)
+                case (.string, .string), (.bool, .bool), (.int, .int): break
                 default: throw SwerveError.invalid("logging setting '\(key)' has the wrong type")
                 }
             }
+            state.merge(updates) { _, new in new }
         }
-        return try logging()
+        return logging()
     }
 
-    func trace() throws -> [UInt8] {
-        let object: [String: Any] = [
+    func trace() -> [UInt8] {
+        let settings: JSONValue = [
             "trace_file": "", "trace_level": ["OFF"], "trace_rate": "1000", "trace_count": "-1", "log_frequency": "0",
         ]
-        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+        return settings.encoded()
     }
 
+    /// Checks that `body` is a JSON object; the settings stay as they are.
     func updateTrace(_ body: [UInt8]) throws -> [UInt8] {
-        try JSONNesting.check(body)
-        guard (try? JSONSerialization.jsonObject(with: Data(body))) is [String: Any] else {
+        guard case .object = try decodeJSON(JSONValue.self, body) else {
             throw SwerveError.invalid("the trace settings must be a JSON object")
         }
-        return try trace()
+        return trace()
     }
 }

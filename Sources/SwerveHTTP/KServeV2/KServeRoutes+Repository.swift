@@ -16,7 +16,7 @@ extension KServeRoutes {
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             guard container.contains(.parameters) else { return }
-            let values = try container.decode([String: JSONParameterValue].self, forKey: .parameters)
+            let values = try container.decode([String: JSONValue].self, forKey: .parameters)
             var parameters: [String: ModelOverride.Parameter] = [:]
             for (key, value) in values {
                 switch value {
@@ -26,29 +26,12 @@ extension KServeRoutes {
                     }
                     parameters[key] = .bytes(Array(bytes))
                 case .string(let text): parameters[key] = .string(text)
-                case .other(let kind): parameters[key] = .other(kind)
+                case .bool: parameters[key] = .other("a boolean")
+                case .int, .uint, .double: parameters[key] = .other("a number")
+                case .null, .array, .object: parameters[key] = .other("an object, array or null")
                 }
             }
             self.parameters = parameters
-        }
-    }
-
-    /// A load parameter's JSON value: a string, or anything else (named for messages).
-    enum JSONParameterValue: Decodable {
-        case string(String)
-        case other(String)
-
-        init(from decoder: any Decoder) throws {
-            let value = try decoder.singleValueContainer()
-            if let text = try? value.decode(String.self) {
-                self = .string(text)
-            } else if (try? value.decode(Bool.self)) != nil {
-                self = .other("a boolean")
-            } else if (try? value.decode(Double.self)) != nil {
-                self = .other("a number")
-            } else {
-                self = .other("an object, array or null")
-            }
         }
     }
 
@@ -56,14 +39,14 @@ extension KServeRoutes {
         table.post("/v2/repository/index") { request, _ in
             let body = try await options.collectBody(request)
             let readyOnly = body.isEmpty ? false : try decodeJSON(IndexRequest.self, body).ready ?? false
-            let rows = server.repositoryIndex(readyOnly: readyOnly).map { row -> [String: String] in
-                var object = ["name": row.name]
-                if let version = row.version { object["version"] = String(version) }
-                if let state = row.state { object["state"] = state }
-                if let reason = row.reason { object["reason"] = reason }
-                return object
+            let rows = server.repositoryIndex(readyOnly: readyOnly).map { row -> JSONValue in
+                var object: [String: JSONValue] = ["name": .string(row.name)]
+                if let version = row.version { object["version"] = .string(String(version)) }
+                if let state = row.state { object["state"] = .string(state) }
+                if let reason = row.reason { object["reason"] = .string(reason) }
+                return .object(object)
             }
-            return jsonResponse(try MetadataJSON.encode(rows))
+            return jsonResponse(JSONValue.array(rows).encoded())
         }
         table.post("/v2/repository/models/:model/load") { request, context in
             let name = context.parameters.get("model") ?? ""

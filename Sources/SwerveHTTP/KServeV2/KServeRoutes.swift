@@ -29,9 +29,7 @@ public struct KServeRoutes: Sendable {
 
     /// Builds a router with every KServe v2 route and the KServe error format.
     public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
-        // Middleware applies to the routes added after it; it reads the table's paths when asked.
-        table.router.add(middleware: ErrorMiddleware(routes: table, format: .kserve))
+        let table = RouteTable(errorFormat: .kserve)
         addCoreRoutes(to: table)
         addRepositoryRoutes(to: table)
         addStatisticsRoutes(to: table)
@@ -48,12 +46,12 @@ public struct KServeRoutes: Sendable {
             return Response(status: .ok)
         }
         table.get("/v2") { _, _ in
-            jsonResponse(try MetadataJSON.server(server.info))
+            jsonResponse(MetadataJSON.server(server.info))
         }
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
             table.get(prefix) { _, context in
                 let (name, version) = try modelAndVersion(context)
-                return jsonResponse(try MetadataJSON.model(try server.metadata(model: name, version: version)))
+                return jsonResponse(MetadataJSON.model(try server.metadata(model: name, version: version)))
             }
             table.get(prefix + "/ready") { _, context in
                 let (name, version) = try modelAndVersion(context)

@@ -4,19 +4,15 @@ import SwerveCore
 struct ParameterJSON: Decodable {
     var value: InferenceParameter
 
+    /// Reads the value as a ``JSONValue`` and keeps it when it is a scalar.
     init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let bool = try? container.decode(Bool.self) {
-            value = .bool(bool)
-        } else if let int = try? container.decode(Int64.self) {
-            value = .int(int)
-        } else if let uint = try? container.decode(UInt64.self) {
-            value = .uint(uint)
-        } else if let double = try? container.decode(Double.self) {
-            value = .double(double)
-        } else if let string = try? container.decode(String.self) {
-            value = .string(string)
-        } else {
+        switch try JSONValue(from: decoder) {
+        case .bool(let flag): value = .bool(flag)
+        case .int(let integer): value = .int(integer)
+        case .uint(let integer): value = .uint(integer)
+        case .double(let real): value = .double(real)
+        case .string(let text): value = .string(text)
+        case .null, .array, .object:
             throw DecodingError.typeMismatch(
                 InferenceParameter.self,
                 .init(codingPath: decoder.codingPath, debugDescription: "a parameter must be a string, a number or a boolean"))
@@ -28,7 +24,7 @@ struct ParameterJSON: Decodable {
         parameters?.mapValues(\.value) ?? [:]
     }
 
-    /// Writes parameters as a JSON object.
+    /// Writes parameters as a JSON object, keys in ascending order.
     static func write(_ parameters: [String: InferenceParameter], to writer: inout JSONWriter) {
         writer.raw("{")
         for (index, (key, value)) in parameters.sorted(by: { $0.key < $1.key }).enumerated() {

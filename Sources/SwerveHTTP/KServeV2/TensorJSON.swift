@@ -111,33 +111,6 @@ enum TensorJSON {
     }
 }
 
-extension TensorJSON {
-    /// Each element of a tensor as JSON text, for writers that nest them by shape.
-    static func elementTexts(_ tensor: Tensor, name: String) throws -> [String] {
-        var texts: [String] = []
-        texts.reserveCapacity(tensor.shape.reduce(1, *))
-        for index in 0..<max(0, tensor.shape.reduce(1, *)) {
-            var single = Tensor(dataType: tensor.dataType, shape: [1], data: [])
-            if let size = tensor.dataType.byteSize {
-                single.data = Array(tensor.data[(index * size)..<((index + 1) * size)])
-                var writer = JSONWriter(capacity: 24)
-                try write(single, name: name, to: &writer)
-                texts.append(String(decoding: writer.bytes.dropFirst().dropLast(), as: UTF8.self))
-            } else {
-                break
-            }
-        }
-        if tensor.dataType == .bytes {
-            try BytesCodec.forEachElement(in: tensor.data, tensorName: name) { range in
-                var writer = JSONWriter(capacity: range.count + 2)
-                writer.string(utf8: tensor.data[range])
-                texts.append(String(decoding: writer.bytes, as: UTF8.self))
-            }
-        }
-        return texts
-    }
-}
-
 /// bfloat16: the top 16 bits of an IEEE float32.
 enum BFloat16 {
     /// Rounds a float to bfloat16 (to nearest, ties to even) and returns its bits.

@@ -21,8 +21,7 @@ public struct MetricsRoutes: Sendable {
 
     /// Builds the router; errors are `{"error": "..."}` as on the KServe v2 port.
     public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
-        table.router.add(middleware: ErrorMiddleware(routes: table, format: .kserve))
+        let table = RouteTable(errorFormat: .kserve)
         table.get("/metrics") { _, _ in
             if let rss = ProcessMemory.residentBytes() { residentMemory.set(Double(rss)) }
             loadedVersions.set(Double(server.modelStatuses().filter { $0.state == .ready }.count))

@@ -11,7 +11,8 @@ func jsonResponse(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Respon
 
 /// Decodes a small JSON body (settings, index and load requests) after checking its nesting;
 /// decoding errors are 400 with the path to the bad value. The one way the HTTP frontends read
-/// JSON, apart from the inference bodies, which have parsers of their own.
+/// JSON, apart from the inference bodies, which have parsers of their own; a body of no fixed
+/// shape is read as a ``JSONValue``.
 func decodeJSON<T: Decodable>(_ type: T.Type, _ body: [UInt8]) throws -> T {
     try JSONNesting.check(body)
     do {

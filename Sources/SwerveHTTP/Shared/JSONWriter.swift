@@ -1,5 +1,8 @@
-/// Writes JSON text straight into a byte array: used for inference responses, where tensors of
-/// many thousands of numbers are written without building intermediate objects.
+/// Writes JSON text straight into a byte array: the one way the HTTP frontends produce JSON.
+/// Inference responses write tensors of many thousands of numbers through it without building
+/// intermediate objects; the other endpoints build a ``JSONValue`` and write it with
+/// ``value(_:)``. Strings are escaped as JSON requires and no more: `/` and non-ASCII characters
+/// are written as they are.
 struct JSONWriter {
     private(set) var bytes: [UInt8] = []
 

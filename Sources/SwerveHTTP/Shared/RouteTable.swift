@@ -8,8 +8,12 @@ final class RouteTable: @unchecked Sendable {
     let router: Router<SwerveRequestContext>
     private(set) var patterns: [(method: HTTPRequest.Method, pattern: [Substring])] = []
 
-    init(router: Router<SwerveRequestContext>) {
-        self.router = router
+    /// A table over a new router whose errors are answered by ``ErrorMiddleware`` in `errorFormat`.
+    /// The middleware is added first, so it covers every route added later; it reads the table's
+    /// paths only when a request fails.
+    init(errorFormat: HTTPErrorFormat) {
+        router = Router(context: SwerveRequestContext.self)
+        router.add(middleware: ErrorMiddleware(routes: self, format: errorFormat))
     }
 
     /// Whether some route has this path (with any method): a miss on it is 405, not 404.

@@ -1,4 +1,5 @@
 import Foundation
+import SwerveCore
 
 /// TensorFlow Serving's JSON extension for special floating-point values: requests and
 /// responses may hold the bare tokens `NaN`, `Infinity` and `-Infinity` (as Python's `json`
@@ -21,27 +22,16 @@ enum TFServingNonFinite {
     /// marker string, or `nil` when there is none (the body is then parsed as it is).
     static func markTokens(in body: [UInt8]) -> [UInt8]? {
         var output: [UInt8]?
-        var inString = false, escaped = false
+        var strings = JSONStringTracker()
         var copied = 0  // bytes of `body` already in `output`
         var i = 0
         while i < body.count {
             let byte = body[i]
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
+            if strings.isInString(byte) {
                 i += 1
                 continue
             }
-            if byte == UInt8(ascii: "\"") {
-                inString = true
-                i += 1
-                continue
-            }
+            // A token has no quote or backslash, so skipping its bytes leaves the tracker right.
             if byte == UInt8(ascii: "N") || byte == UInt8(ascii: "I") || byte == UInt8(ascii: "-"),
                let token = tokens.first(where: { body[i...].starts(with: $0.text) })
             {

@@ -17,8 +17,7 @@ public struct TFServingRoutes: Sendable {
 
     /// Builds the router; errors are `{"error": "..."}`.
     public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
-        table.router.add(middleware: ErrorMiddleware(routes: table, format: .kserve))
+        let table = RouteTable(errorFormat: .kserve)
         // `:predict` is part of the last path segment, so the routes take the whole segment.
         table.get("/v1/models/:model") { _, context in
             let name = context.parameters.get("model") ?? ""
@@ -63,38 +62,38 @@ public struct TFServingRoutes: Sendable {
         guard !rows.isEmpty else {
             throw SwerveError.notFound("Servable not found for request: \(version.map { "Specific(\(name), \($0))" } ?? "Latest(\(name))")")
         }
-        let entries = rows.map { row -> [String: Any] in
-            let state: String
+        let entries = rows.map { row -> JSONValue in
+            let state: JSONValue
             switch row.state {
             case .loading: state = "LOADING"
             case .ready: state = "AVAILABLE"
             case .unloading: state = "UNLOADING"
             case .unloaded, .failed: state = "END"
             }
-            var status: [String: Any] = ["error_code": "OK", "error_message": ""]
-            if case .failed(let reason) = row.state { status = ["error_code": "UNKNOWN", "error_message": reason] }
-            return ["version": row.version.map(String.init) ?? "", "state": state, "status": status]
+            var status: JSONValue = ["error_code": "OK", "error_message": ""]
+            if case .failed(let reason) = row.state { status = ["error_code": "UNKNOWN", "error_message": .string(reason)] }
+            return ["version": .string(row.version.map(String.init) ?? ""), "state": state, "status": status]
         }
-        return Array(try JSONSerialization.data(withJSONObject: ["model_version_status": entries], options: [.sortedKeys, .withoutEscapingSlashes]))
+        return JSONValue.object(["model_version_status": .array(entries)]).encoded()
     }
 
     private func metadata(model name: String, version: Int?) throws -> [UInt8] {
         let served = try resolve(name, version: version)
-        func signature(_ specs: [TensorSpec]) -> [String: Any] {
-            Dictionary(uniqueKeysWithValues: specs.map { spec in
+        func signature(_ specs: [TensorSpec]) -> JSONValue {
+            .object(Dictionary(specs.map { spec in
                 (spec.name, [
-                    "dtype": Self.tfType(spec.dataType), "name": spec.name,
-                    "tensor_shape": ["dim": spec.shape.map { ["size": String($0), "name": ""] }, "unknown_rank": false],
-                ] as [String: Any])
-            })
+                    "dtype": .string(Self.tfType(spec.dataType)), "name": .string(spec.name),
+                    "tensor_shape": ["dim": .array(spec.shape.map { ["size": .string(String($0)), "name": ""] }), "unknown_rank": false],
+                ] as JSONValue)
+            }, uniquingKeysWith: { first, _ in first }))
         }
-        let object: [String: Any] = [
-            "model_spec": ["name": name, "signature_name": "", "version": String(served.version)],
+        let object: JSONValue = [
+            "model_spec": ["name": .string(name), "signature_name": "", "version": .string(String(served.version))],
             "metadata": ["signature_def": ["signature_def": [Self.signatureName: [
                 "inputs": signature(served.io.inputs), "outputs": signature(served.io.outputs), "method_name": "tensorflow/serving/predict",
             ]]]],
         ]
-        return Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+        return object.encoded()
     }
 
     private func resolve(_ name: String, version: Int?) throws -> ServedVersion {

@@ -138,8 +138,9 @@ extension TFServingTensorJSON {
         }
 
         /// Writes the whole tensor (`row` nil) or row `row` of its outermost dimension as nested
-        /// lists; a 0-d tensor is written as its one value whatever `row` is. `rendered` grows by
-        /// the number of elements written.
+        /// lists; a 0-d tensor is written as its one value whatever `row` is. `row` must be below
+        /// the outermost dimension (the caller checks). `rendered` grows by the number of elements
+        /// written.
         func write(row: Int?, to writer: inout JSONWriter, rendered: inout Int) {
             var dims = tensor.shape[...]
             var position = 0

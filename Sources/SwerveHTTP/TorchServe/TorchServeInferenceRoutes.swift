@@ -21,8 +21,7 @@ public struct TorchServeInferenceRoutes: Sendable {
 
     /// Builds the router; errors are `{"code", "type", "message"}`.
     public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
-        table.router.add(middleware: ErrorMiddleware(routes: table, format: .torchServe))
+        let table = RouteTable(errorFormat: .torchServe)
         table.get("/ping") { _, _ in
             let healthy = server.isReady
             return jsonResponse(Array((healthy ? #"{"status":"Healthy"}"# : #"{"status":"Unhealthy"}"#).utf8), status: healthy ? .ok : .serviceUnavailable)

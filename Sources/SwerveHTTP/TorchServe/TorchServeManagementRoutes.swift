@@ -24,12 +24,11 @@ public struct TorchServeManagementRoutes: Sendable {
 
     /// Builds the router; errors are `{"code", "type", "message"}`.
     public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(router: Router(context: SwerveRequestContext.self))
-        table.router.add(middleware: ErrorMiddleware(routes: table, format: .torchServe))
+        let table = RouteTable(errorFormat: .torchServe)
         table.get("/models") { _, _ in
             let names = Array(Set(server.modelStatuses().filter { $0.state == .ready || $0.state == .loading }.map(\.name))).sorted()
-            let models = names.map { ["modelName": $0, "modelUrl": $0] }
-            return jsonResponse(try encode(["models": models]))
+            let models: JSONValue = ["models": .array(names.map { ["modelName": .string($0), "modelUrl": .string($0)] })]
+            return jsonResponse(models.encoded())
         }
         table.get("/models/:model") { _, context in
             jsonResponse(try describe(context.parameters.get("model") ?? "", version: nil))
@@ -89,7 +88,7 @@ public struct TorchServeManagementRoutes: Sendable {
 
     private func describe(_ name: String, versions: [Int]) throws -> [UInt8] {
         let defaultVersion = server.defaultVersion(name)
-        let described = try versions.map { number -> [String: Any] in
+        let described = try versions.map { number -> JSONValue in
             let served = try server.servedVersion(name, version: number)
             let config = served.config
             let workers = Int(config.instanceGroup.reduce(0) { $0 + $1.count })
@@ -98,17 +97,17 @@ public struct TorchServeManagementRoutes: Sendable {
                 return nil
             }()
             return [
-                "modelName": name, "modelVersion": String(number), "modelUrl": name, "runtime": "onnxruntime",
-                "minWorkers": workers, "maxWorkers": workers, "batchSize": Int(max(1, config.maxBatchSize)),
-                "maxBatchDelay": Int((dynamic?.maxQueueDelayMicroseconds ?? 0) / 1000), "loadedAtStartup": true,
-                "isDefault": number == defaultVersion,
-                "workers": (0..<workers).map { ["id": String(9000 + $0), "status": "READY", "gpu": false] },
+                "modelName": .string(name), "modelVersion": .string(String(number)), "modelUrl": .string(name), "runtime": "onnxruntime",
+                "minWorkers": JSONValue(workers), "maxWorkers": JSONValue(workers), "batchSize": JSONValue(max(1, config.maxBatchSize)),
+                "maxBatchDelay": JSONValue((dynamic?.maxQueueDelayMicroseconds ?? 0) / 1000), "loadedAtStartup": true,
+                "isDefault": .bool(number == defaultVersion),
+                "workers": .array((0..<workers).map { ["id": .string(String(9000 + $0)), "status": "READY", "gpu": false] }),
                 "metrics": [
-                    "inferenceCount": served.statistics.inferenceCount, "executionCount": served.statistics.executionCount,
+                    "inferenceCount": JSONValue(served.statistics.inferenceCount), "executionCount": JSONValue(served.statistics.executionCount),
                 ],
             ]
         }
-        return try encode(described)
+        return JSONValue.array(described).encoded()
     }
 
     /// `POST /models?url=<model folder in the repository>&initial_workers=&batch_size=&max_batch_delay=`.
@@ -163,9 +162,5 @@ public struct TorchServeManagementRoutes: Sendable {
         writer.string(message)
         writer.raw("}")
         return jsonResponse(writer.bytes)
-    }
-
-    private func encode(_ object: Any) throws -> [UInt8] {
-        Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
     }
 }
