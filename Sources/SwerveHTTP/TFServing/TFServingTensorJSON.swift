@@ -55,7 +55,14 @@ enum TFServingTensorJSON {
         }
         func integer<T: FixedWidthInteger>(_ type: T.Type) throws {
             let value = try number()
-            guard let exact = T(exactly: value.doubleValue) else {
+            // An integer keeps every digit (9007199254740993 is not a Double); a number written
+            // with a fraction or exponent is taken when it is whole (3.0).
+            let exact: T? = switch String(cString: value.objCType) {
+            case "d", "f": T(exactly: value.doubleValue)
+            case "Q": T(exactly: value.uint64Value)
+            default: T(exactly: value.int64Value)
+            }
+            guard let exact else {
                 throw SwerveError.invalid("input '\(name)': \(value) is not a valid \(dataType.rawValue)")
             }
             withUnsafeBytes(of: exact.littleEndian) { data.append(contentsOf: $0) }
