@@ -23,7 +23,7 @@ struct CommonOptions: ParsableArguments {
         do {
             return try ONNXRuntimeBackend(libraryPath: onnxruntimeLib)
         } catch {
-            throw ValidationError("\(error)")
+            throw StartupFailure("\(error)")
         }
     }
 

@@ -14,11 +14,11 @@ enum PortCheck {
         var port: Int
     }
 
-    /// Throws a ValidationError for the first listener that cannot be bound.
+    /// Throws a ``StartupFailure`` for the first listener that cannot be bound.
     static func ensureAvailable(_ listeners: [Listener]) throws {
         for listener in listeners where listener.port != 0 {
             if let problem = bindProblem(address: listener.address, port: listener.port) {
-                throw ValidationError(
+                throw StartupFailure(
                     "cannot listen on \(listener.address):\(listener.port) for the \(listener.name) (\(listener.flag)): \(problem); choose another port with \(listener.flag), or 0 to turn it off")
             }
         }
