@@ -33,4 +33,21 @@ struct CompressionTests {
         #expect(try Compression.decompress(try gzip(zlib), contentEncoding: "deflate, gzip", limit: 1 << 20) == text)
         #expect(throws: (any Error).self) { try Compression.decompress(try gzip(zlib), contentEncoding: "gzip, deflate", limit: 1 << 20) }
     }
+
+    /// A gzip or deflate body whose stream is cut short (its checksum trailer missing or partial)
+    /// or followed by other bytes is a 400, never a 200 for the part that inflated.
+    @Test(arguments: ["gzip", "deflate"])
+    func cutOrPaddedStreamsAreRefused(coding: String) throws {
+        let text = Array(String(repeating: "{\"inputs\": [1, 2, 3]} ", count: 40).utf8)
+        var buffer = ByteBuffer(bytes: text)
+        let whole = Array(try buffer.compress(with: coding == "gzip" ? .gzip() : .zlib()).readableBytesView)
+        #expect(try Compression.decompress(whole, contentEncoding: coding, limit: 1 << 20) == text)
+        let broken = [Array(whole.dropLast(1)), Array(whole.dropLast(4)), Array(whole.dropLast(whole.count / 2)),
+                      whole + [0], whole + Array("garbage".utf8), whole + whole]
+        for body in broken {
+            #expect {
+                try Compression.decompress(body, contentEncoding: coding, limit: 1 << 20)
+            } throws: { ($0 as? SwerveError)?.code == .invalidArgument }
+        }
+    }
 }

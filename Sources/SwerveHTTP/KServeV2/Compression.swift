@@ -52,8 +52,12 @@ enum Compression {
             do {
                 // CompressNIO stops at maxSize without saying so when the data ends past it: ask
                 // for one byte more than the limit, and a result longer than the limit is refused.
-                let inflated = try buffer.decompress(with: encoding.algorithm, maxSize: limit == .max ? limit : limit + 1)
+                let decompressor = encoding.algorithm.decompressor
+                try decompressor.startStream()
+                defer { try? decompressor.finishStream() }  // frees zlib's state; nothing to report
+                let inflated = try buffer.decompressStream(with: decompressor, maxSize: limit == .max ? limit : limit + 1)
                 guard inflated.readableBytes <= limit else { throw tooLarge }
+                try Self.requireStreamEnd(after: &buffer, decompressor: decompressor, name: name)
                 bytes = Array(inflated.readableBytesView)
             } catch let error as CompressNIOError where error == .bufferOverflow {
                 throw tooLarge
@@ -64,6 +68,29 @@ enum Compression {
             }
         }
         return bytes
+    }
+
+    /// Refuses a body whose compressed stream did not end where the body ends. CompressNIO returns
+    /// what it inflated both when the stream was cut short (the gzip or zlib trailer, whose
+    /// checksum zlib verifies, never arrived) and when bytes follow the stream's end, so both would
+    /// pass as a shorter body. Bytes left unread mean data after the end. Otherwise one more byte
+    /// is offered: zlib takes nothing once a stream has ended, and takes it (or fails) when the
+    /// stream still expects data, so a byte left unread proves the stream, trailer included, was whole.
+    private static func requireStreamEnd(after buffer: inout ByteBuffer, decompressor: any NIODecompressor, name: String) throws {
+        guard buffer.readableBytes == 0 else {
+            throw SwerveError.invalid("the request body has \(buffer.readableBytes) bytes after the end of its \(name) data")
+        }
+        var probe = ByteBuffer(bytes: [0])
+        var sink = ByteBuffer()
+        sink.reserveCapacity(16)
+        do {
+            try probe.decompressStream(to: &sink, with: decompressor)
+        } catch {
+            // The stream had not ended: the probe byte was read as (broken) data.
+        }
+        guard probe.readableBytes == 1, sink.readableBytes == 0 else {
+            throw SwerveError.invalid("the request body's \(name) data is cut short: its stream has no end")
+        }
     }
 
     /// The encoding `Accept-Encoding` prefers among gzip and deflate, honouring q-values.
