@@ -6,8 +6,8 @@ import SwerveGRPC
 
 /// libFuzzer target: the readers of short request text that are not bodies. The input is taken as
 /// a request URI and as a header value:
-/// - the URI's path and query parameters as Hummingbird splits them, each value through the gRPC
-///   model-version reader (``ModelVersionText``), and all of them as config `parameters` through
+/// - the URI's path and query parameters as Hummingbird splits them, each value through the
+///   core's model-version reader (``ModelVersionText``), and all of them as config `parameters` through
 ///   the image pipeline's and the classification post-processing's readers;
 /// - the text as `Inference-Header-Content-Length`, `Accept-Encoding` and a multipart `Content-Type`.
 /// (`@testable`: `Compression` and `MultipartBody` are internal to SwerveHTTP; `make fuzz` builds
