@@ -178,15 +178,15 @@ let package = Package(
 // `LLVMFuzzerTestOneInput`.
 if Context.environment["SWERVE_FUZZ"] == "1" {
     let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
-        ("FuzzKServeJSON", ["SwerveCore", "SwerveHTTP"]),
-        ("FuzzKServeBinary", ["SwerveCore", "SwerveHTTP"]),
+        ("FuzzKServeJSON", ["SwerveCore", "SwerveHTTP", "SwerveTesting"]),
+        ("FuzzKServeBinary", ["SwerveCore", "SwerveHTTP", "SwerveTesting"]),
         ("FuzzTFServingJSON", ["SwerveCore", "SwerveHTTP"]),
         ("FuzzMultipart", ["SwerveHTTP"]),
         ("FuzzDecompress", ["SwerveHTTP"]),
         ("FuzzModelConfig", ["SwerveCore", "SwerveImage", "SwerveTesting"]),
         ("FuzzImageDecoder", ["SwerveImage"]),
         ("FuzzImagePipeline", ["SwerveCore", "SwerveImage"]),
-        ("FuzzGRPCInfer", ["SwerveCore", "SwerveGRPC"]),
+        ("FuzzGRPCInfer", ["SwerveCore", "SwerveGRPC", "SwerveTesting"]),
         (
             "FuzzParameterText",
             [

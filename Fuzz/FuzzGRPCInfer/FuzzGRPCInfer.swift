@@ -1,4 +1,5 @@
 import SwerveCore
+import SwerveTesting
 import SwerveGRPC
 
 /// libFuzzer target: a gRPC `ModelInfer` message as `GRPCInferenceService` reads it: the protobuf
@@ -11,17 +12,6 @@ public func fuzzGRPCInfer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let message = try? Inference_ModelInferRequest(serializedBytes: bytes),
           let request = try? InferTranslation.request(from: message)
     else { return 0 }
-    _ = try? RequestValidator.validate(request, against: fuzzModelIO, modelName: "fuzz")
+    _ = try? RequestValidator.validate(request, against: FixtureModelIO.threeInputs, modelName: "fuzz")
     return 0
 }
-
-/// The model requests are validated against: batching up to 8, three inputs, one optional.
-let fuzzModelIO = ModelIO(
-    maxBatchSize: 8,
-    inputs: [
-        TensorSpec(name: "INPUT0", dataType: .int32, shape: [-1, 16]),
-        TensorSpec(name: "INPUT1", dataType: .fp32, shape: [-1, -1]),
-        TensorSpec(name: "TEXT", dataType: .bytes, shape: [-1, 1]),
-    ],
-    outputs: [TensorSpec(name: "OUTPUT0", dataType: .int32, shape: [-1, 16])],
-    optionalInputs: ["TEXT"])

@@ -1,4 +1,5 @@
 import SwerveCore
+import SwerveTesting
 import SwerveHTTP
 
 /// libFuzzer target: a KServe v2 request with Triton's binary tensor extension. The input is the
@@ -17,17 +18,6 @@ public func fuzzKServeBinary(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     // 0 with a field is the raw binary request: the body is one input's bytes, not parsed here.
     if headerLength == 0, field != nil { return 0 }
     guard let split = try? InferRequestBody.split(body, headerLength: headerLength) else { return 0 }
-    _ = try? RequestValidator.validate(InferenceRequest(modelName: "fuzz", inputs: split.inputs), against: fuzzModelIO, modelName: "fuzz")
+    _ = try? RequestValidator.validate(InferenceRequest(modelName: "fuzz", inputs: split.inputs), against: FixtureModelIO.threeInputs, modelName: "fuzz")
     return 0
 }
-
-/// The model requests are validated against: batching up to 8, three inputs, one optional.
-let fuzzModelIO = ModelIO(
-    maxBatchSize: 8,
-    inputs: [
-        TensorSpec(name: "INPUT0", dataType: .int32, shape: [-1, 16]),
-        TensorSpec(name: "INPUT1", dataType: .fp32, shape: [-1, -1]),
-        TensorSpec(name: "TEXT", dataType: .bytes, shape: [-1, 1]),
-    ],
-    outputs: [TensorSpec(name: "OUTPUT0", dataType: .int32, shape: [-1, 16])],
-    optionalInputs: ["TEXT"])

@@ -1,4 +1,5 @@
 import SwerveCore
+import SwerveTesting
 import SwerveHTTP
 
 /// libFuzzer target: a KServe v2 JSON inference request (the whole body is the JSON header), as
@@ -9,17 +10,6 @@ import SwerveHTTP
 public func fuzzKServeJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let body = Array(UnsafeBufferPointer(start: data, count: size))
     guard let split = try? InferRequestBody.split(body, headerLength: body.count) else { return 0 }
-    _ = try? RequestValidator.validate(InferenceRequest(modelName: "fuzz", inputs: split.inputs), against: fuzzModelIO, modelName: "fuzz")
+    _ = try? RequestValidator.validate(InferenceRequest(modelName: "fuzz", inputs: split.inputs), against: FixtureModelIO.threeInputs, modelName: "fuzz")
     return 0
 }
-
-/// The model requests are validated against: batching up to 8, three inputs, one optional.
-let fuzzModelIO = ModelIO(
-    maxBatchSize: 8,
-    inputs: [
-        TensorSpec(name: "INPUT0", dataType: .int32, shape: [-1, 16]),
-        TensorSpec(name: "INPUT1", dataType: .fp32, shape: [-1, -1]),
-        TensorSpec(name: "TEXT", dataType: .bytes, shape: [-1, 1]),
-    ],
-    outputs: [TensorSpec(name: "OUTPUT0", dataType: .int32, shape: [-1, 16])],
-    optionalInputs: ["TEXT"])
