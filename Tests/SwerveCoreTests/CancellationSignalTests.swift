@@ -80,19 +80,19 @@ struct CancellationSignalTests {
         let repo = try TemporaryRepository()
         defer { repo.remove() }
         try repo.addModel("gated", config: "max_batch_size: 0\ninstance_group [ { count: 1 kind: KIND_CPU } ]")
-        let gate = RunGate()
+        let gate = GatedModel()
+        defer { gate.open() }  // a failed wait below must not leave the running request blocked
         let manager = ModelManager(
-            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["gated": gate.model()]),
+            repository: ModelRepository(root: repo.root), backend: FakeBackend(models: ["gated": gate.model]),
             options: ModelManagerOptions(intraOpThreads: 1, cpuBudget: 2, defaultMaxQueueSize: 16),
             logger: Logger(label: "test"))
         try await manager.loadAll()
         let served = try manager.resolve("gated", version: nil)
-        let loadRuns = gate.runs
+        let loadRuns = gate.runCount
 
         gate.close()
-        defer { gate.open() }  // a failed wait below must not leave the running request blocked
         let running = Task { try await manager.infer(Self.request()) }
-        try await gate.waitUntilRunning()
+        try await waitUntil("the first request holds the only instance") { gate.heldCount == 1 }
 
         let signal = CancellationSignal()
         var shared = Self.request()
@@ -101,8 +101,7 @@ struct CancellationSignalTests {
         try await waitUntil("three requests queue behind the running one") { served.pool.queuedCount == 3 }
 
         signal.cancel()
-        // The gate opens whatever happened, so that requests left queued run and every task ends.
-        let emptied = try await eventually(seconds: 5) { served.pool.queuedCount == 0 }
+        try await waitUntil("the signal removes every queued request") { served.pool.queuedCount == 0 }
         gate.open()
         var cancelled = 0
         for task in queued {
@@ -114,9 +113,8 @@ struct CancellationSignalTests {
         }
         _ = try await running.value
         await manager.shutdown()
-        #expect(emptied, "the signal removed every queued request")
         #expect(cancelled == 3)
-        #expect(gate.runs - loadRuns == 1, "only the request that was running ran; the three signalled ones did not")
+        #expect(gate.runCount - loadRuns == 1, "only the request that was running ran; the three signalled ones did not")
     }
 
     static func request() -> InferenceRequest {
@@ -125,70 +123,5 @@ struct CancellationSignalTests {
             modelName: "gated", modelVersion: nil,
             inputs: [NamedTensor(name: "x", tensor: Tensor(dataType: .fp32, shape: [1, 4], data: data))])
     }
-
-    /// Polls `condition` until it holds, failing after `seconds`.
-    func waitUntil(_ what: String, seconds: Double = 10, _ condition: () -> Bool) async throws {
-        guard try await eventually(seconds: seconds, condition) else {
-            Issue.record("timed out waiting until \(what)")
-            throw CancellationError()
-        }
-    }
-
-    /// Polls `condition` until it holds (true) or `seconds` pass (false).
-    func eventually(seconds: Double = 10, _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while !condition() {
-            guard ContinuousClock.now < deadline else { return false }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return true
-    }
 }
 
-/// An identity model whose runs, once the gate is closed, report that they started and wait
-/// until it opens again; while open, a run takes 2 ms (slow enough that the pool queues requests
-/// for its worker instead of running them on the caller's thread).
-final class RunGate: Sendable {
-    private let state = Mutex((closed: false, runs: 0))
-    private let started = DispatchSemaphore(value: 0)
-    private let opened = DispatchSemaphore(value: 0)
-
-    /// Runs counted so far, warm-up runs at load included.
-    var runs: Int { state.withLock { $0.runs } }
-
-    func close() { state.withLock { $0.closed = true } }
-
-    /// Lets the run waiting at the gate, and every later one, go on.
-    func open() {
-        state.withLock { $0.closed = false }
-        opened.signal()
-    }
-
-    /// Returns once a run is waiting at the closed gate; throws after 10 seconds.
-    func waitUntilRunning() async throws {
-        let started = self.started
-        let arrived = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: started.wait(timeout: .now() + 10) == .success) }
-        }
-        guard arrived else {
-            Issue.record("no run started within 10 seconds")
-            throw CancellationError()
-        }
-    }
-
-    func model() -> FakeBackend.FakeModel {
-        FakeBackend.FakeModel(signature: FakeBackend.FakeModel.identity().signature) { [self] inputs, _ in
-            let closed = state.withLock { state in
-                state.runs += 1
-                return state.closed
-            }
-            if closed {
-                started.signal()
-                opened.wait()
-            } else {
-                Thread.sleep(forTimeInterval: 0.002)
-            }
-            return [NamedTensor(name: "y", tensor: inputs[0].tensor)]
-        }
-    }
-}
