@@ -19,9 +19,9 @@ extension SwerveError.Code {
     /// How each protocol answers this kind of failure.
     public var status: ErrorStatus {
         switch self {
-        case .invalidArgument: ErrorStatus(http: 400, grpc: 3, canonicalName: "INVALID_ARGUMENT", torchServeType: "BadRequestException")
-        // The model rejected the request's values: the request is at fault, not the server.
-        case .modelFailed: ErrorStatus(http: 400, grpc: 3, canonicalName: "INVALID_ARGUMENT", torchServeType: "BadRequestException")
+        // A model that rejects the request's values (modelFailed) faults the request, not the server.
+        case .invalidArgument, .modelFailed:
+            ErrorStatus(http: 400, grpc: 3, canonicalName: "INVALID_ARGUMENT", torchServeType: "BadRequestException")
         case .notFound: ErrorStatus(http: 404, grpc: 5, canonicalName: "NOT_FOUND", torchServeType: "ModelNotFoundException")
         case .unavailable: ErrorStatus(http: 503, grpc: 14, canonicalName: "UNAVAILABLE", torchServeType: "ServiceUnavailableException")
         case .payloadTooLarge:

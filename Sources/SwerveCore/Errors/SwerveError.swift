@@ -78,3 +78,11 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
         SwerveError(.internal, message, cause: cause)
     }
 }
+
+extension SwerveError {
+    /// The text a client sees for any error: a ``SwerveError``'s message (its cause stays in the
+    /// logs), else the error's description.
+    public static func clientMessage(_ error: any Error) -> String {
+        (error as? SwerveError)?.message ?? "\(error)"
+    }
+}

@@ -12,11 +12,3 @@ public enum ModelVersionText {
         return version
     }
 }
-
-extension SwerveError {
-    /// The text a client sees for any error: a ``SwerveError``'s message (its cause stays in the
-    /// logs), else the error's description.
-    public static func clientMessage(_ error: any Error) -> String {
-        (error as? SwerveError)?.message ?? "\(error)"
-    }
-}
