@@ -21,17 +21,19 @@ typealias OrtGetVersionStringFunction = @convention(c) () -> UnsafePointer<CChar
 struct ORTAPI: Sendable {
     /// The `OrtApi` version requested from `GetApi`.
     ///
-    /// Every function below exists since API 2 (members 0...118 are frozen as versions 1 and 2),
-    /// but 20 is the oldest ONNX Runtime (1.20) Swerve is tested against, so older libraries are
-    /// refused with a clear message instead of being trusted blindly. Never above 20: that would
-    /// refuse ORT 1.20 itself.
+    /// Every function below is already in API 8's header (ONNX Runtime 1.8; members 0...118 are
+    /// frozen as versions 1 and 2, the global thread pool members 119...148 came after), but 20
+    /// is the oldest ONNX Runtime (1.20) Swerve is tested against, so older libraries are refused
+    /// with a clear message instead of being trusted blindly. Never above 20: that would refuse
+    /// ORT 1.20 itself.
     static let requestedVersion: UInt32 = 20
 
-    /// Positions of the members used, as 0-based indices into `OrtApi` (PROTOCOLS.md §8.1).
+    /// Positions of the members used, as 0-based indices into `OrtApi` (PROTOCOLS.md §8.1). The
+    /// thread pool members 119...148, not listed there, were counted in the API 29 header and
+    /// checked by calling each by number against ONNX Runtime 1.32.
     enum Member: Int {
         case getErrorCode = 1                     // OrtErrorCode GetErrorCode(const OrtStatus*)
         case getErrorMessage = 2                  // const char* GetErrorMessage(const OrtStatus*)
-        case createEnv = 3                        // (OrtLoggingLevel, const char* logid, OrtEnv** out)
         case createSession = 7                    // (OrtEnv*, const char* path, const OrtSessionOptions*, OrtSession** out)
         case run = 9                              // (OrtSession*, const OrtRunOptions*, const char* const* inNames,
                                                   //  const OrtValue* const* in, size_t nIn, const char* const* outNames,
@@ -40,8 +42,6 @@ struct ORTAPI: Sendable {
         case setSessionExecutionMode = 13         // (OrtSessionOptions*, ExecutionMode)
         case disableCpuMemArena = 19              // (OrtSessionOptions*)
         case setSessionGraphOptimizationLevel = 23  // (OrtSessionOptions*, GraphOptimizationLevel)
-        case setIntraOpNumThreads = 24            // (OrtSessionOptions*, int)
-        case setInterOpNumThreads = 25            // (OrtSessionOptions*, int)
         case sessionGetInputCount = 30            // (const OrtSession*, size_t* out)
         case sessionGetOutputCount = 31           // (const OrtSession*, size_t* out)
         case sessionGetInputTypeInfo = 33         // (const OrtSession*, size_t i, OrtTypeInfo** out)
@@ -75,6 +75,12 @@ struct ORTAPI: Sendable {
         case releaseSessionOptions = 100          // void (OrtSessionOptions*)
         case castTypeInfoToSequenceTypeInfo = 104 // (const OrtTypeInfo*, const OrtSequenceTypeInfo** out) — not owned
         case getSequenceElementType = 107         // (const OrtSequenceTypeInfo*, OrtTypeInfo** out) — owned copy
+        case createEnvWithGlobalThreadPools = 119 // (OrtLoggingLevel, const char* logid, const OrtThreadingOptions*, OrtEnv** out)
+        case disablePerSessionThreads = 120       // (OrtSessionOptions*): the session runs on the env's global pools
+        case createThreadingOptions = 121         // (OrtThreadingOptions** out)
+        case releaseThreadingOptions = 122        // void (OrtThreadingOptions*)
+        case setGlobalIntraOpNumThreads = 147     // (OrtThreadingOptions*, int); 1 = the calling thread only
+        case setGlobalInterOpNumThreads = 148     // (OrtThreadingOptions*, int); 1 = the calling thread only
     }
 
     typealias Handle = OpaquePointer
@@ -84,15 +90,12 @@ struct ORTAPI: Sendable {
 
     let getErrorCode: @convention(c) (Handle?) -> Int32
     let getErrorMessage: @convention(c) (Handle?) -> UnsafePointer<CChar>?
-    let createEnv: @convention(c) (Int32, UnsafePointer<CChar>?, Out<Handle?>) -> Status
     let createSession: @convention(c) (Handle?, UnsafePointer<CChar>?, Handle?, Out<Handle?>) -> Status
     let run: @convention(c) (Handle?, Handle?, CNames, UnsafePointer<Handle?>?, Int, CNames, Int, Out<Handle?>) -> Status
     let createSessionOptions: @convention(c) (Out<Handle?>) -> Status
     let setSessionExecutionMode: @convention(c) (Handle?, Int32) -> Status
     let disableCpuMemArena: @convention(c) (Handle?) -> Status
     let setSessionGraphOptimizationLevel: @convention(c) (Handle?, Int32) -> Status
-    let setIntraOpNumThreads: @convention(c) (Handle?, Int32) -> Status
-    let setInterOpNumThreads: @convention(c) (Handle?, Int32) -> Status
     let sessionGetInputCount: @convention(c) (Handle?, Out<Int>) -> Status
     let sessionGetOutputCount: @convention(c) (Handle?, Out<Int>) -> Status
     let sessionGetInputTypeInfo: @convention(c) (Handle?, Int, Out<Handle?>) -> Status
@@ -127,6 +130,12 @@ struct ORTAPI: Sendable {
     let releaseSessionOptions: @convention(c) (Handle?) -> Void
     let castTypeInfoToSequenceTypeInfo: @convention(c) (Handle?, Out<Handle?>) -> Status
     let getSequenceElementType: @convention(c) (Handle?, Out<Handle?>) -> Status
+    let createEnvWithGlobalThreadPools: @convention(c) (Int32, UnsafePointer<CChar>?, Handle?, Out<Handle?>) -> Status
+    let disablePerSessionThreads: @convention(c) (Handle?) -> Status
+    let createThreadingOptions: @convention(c) (Out<Handle?>) -> Status
+    let releaseThreadingOptions: @convention(c) (Handle?) -> Void
+    let setGlobalIntraOpNumThreads: @convention(c) (Handle?, Int32) -> Status
+    let setGlobalInterOpNumThreads: @convention(c) (Handle?, Int32) -> Status
 
     /// Reads every function above from the `OrtApi` table at `table`.
     /// - Throws: a description of the first member that is NULL.
@@ -140,15 +149,12 @@ struct ORTAPI: Sendable {
         }
         getErrorCode = try member(.getErrorCode)
         getErrorMessage = try member(.getErrorMessage)
-        createEnv = try member(.createEnv)
         createSession = try member(.createSession)
         run = try member(.run)
         createSessionOptions = try member(.createSessionOptions)
         setSessionExecutionMode = try member(.setSessionExecutionMode)
         disableCpuMemArena = try member(.disableCpuMemArena)
         setSessionGraphOptimizationLevel = try member(.setSessionGraphOptimizationLevel)
-        setIntraOpNumThreads = try member(.setIntraOpNumThreads)
-        setInterOpNumThreads = try member(.setInterOpNumThreads)
         sessionGetInputCount = try member(.sessionGetInputCount)
         sessionGetOutputCount = try member(.sessionGetOutputCount)
         sessionGetInputTypeInfo = try member(.sessionGetInputTypeInfo)
@@ -181,6 +187,12 @@ struct ORTAPI: Sendable {
         releaseSessionOptions = try member(.releaseSessionOptions)
         castTypeInfoToSequenceTypeInfo = try member(.castTypeInfoToSequenceTypeInfo)
         getSequenceElementType = try member(.getSequenceElementType)
+        createEnvWithGlobalThreadPools = try member(.createEnvWithGlobalThreadPools)
+        disablePerSessionThreads = try member(.disablePerSessionThreads)
+        createThreadingOptions = try member(.createThreadingOptions)
+        releaseThreadingOptions = try member(.releaseThreadingOptions)
+        setGlobalIntraOpNumThreads = try member(.setGlobalIntraOpNumThreads)
+        setGlobalInterOpNumThreads = try member(.setGlobalInterOpNumThreads)
     }
 }
 

@@ -19,9 +19,11 @@ struct CommonOptions: ParsableArguments {
     var defaultMaxBatchSize: Int = 64
 
     /// Opens ONNX Runtime, or exits with the error that says where it looked.
-    func makeBackend() throws -> ONNXRuntimeBackend {
+    /// - Parameter intraOpThreads: the threads of ONNX Runtime's one intra-op pool, shared by
+    ///   every model; nil: the CPUs this process may use (``CPUBudget``).
+    func makeBackend(intraOpThreads: Int? = nil) throws -> ONNXRuntimeBackend {
         do {
-            return try ONNXRuntimeBackend(libraryPath: onnxruntimeLib)
+            return try ONNXRuntimeBackend(libraryPath: onnxruntimeLib, intraOpThreads: intraOpThreads ?? CPUBudget.available())
         } catch {
             throw StartupFailure("\(error)")
         }

@@ -43,7 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Port of the TensorFlow Serving REST endpoint (:predict); 0 turns it off.", valueName: "port"))
     var tfservingPort: Int = 8501
 
-    @Option(name: .long, help: ArgumentHelp("ONNX Runtime intra-op threads per model instance (default: the CPUs this process may use, divided among a model's instances).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Threads of ONNX Runtime's one intra-op pool, shared by every model and instance (default: the CPUs this process may use).", valueName: "n"))
     var intraOpThreads: Int?
 
     @Option(name: .long, help: ArgumentHelp("Largest request body in bytes; larger bodies get 413.", valueName: "bytes"))
@@ -97,14 +97,14 @@ struct ServeCommand: AsyncParsableCommand {
             .init(name: "TorchServe inference API", flag: "--torchserve-port", address: httpAddress, port: torchservePort),
             .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: httpAddress, port: torchserveManagementPort),
         ])
-        let backend = try common.makeBackend()
+        let backend = try common.makeBackend(intraOpThreads: intraOpThreads)
         let budget = CPUBudget.available()
-        logger.info("ONNX Runtime \(backend.version) from \(backend.libraryPath); CPU budget \(budget)")
+        logger.info("ONNX Runtime \(backend.version) from \(backend.libraryPath); CPU budget \(budget); \(backend.intraOpThreads) intra-op threads shared by all models")
 
         let manager = ModelManager(
             repository: ModelRepository(root: common.modelRepository), backend: backend,
             options: ModelManagerOptions(
-                intraOpThreads: intraOpThreads, cpuBudget: budget,
+                cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
                 makePreprocessor: CommonOptions.makePreprocessor),
             logger: logger)

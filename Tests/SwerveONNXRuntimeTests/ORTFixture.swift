@@ -97,8 +97,9 @@ enum ORTFixture {
     }
 
     /// Writes the generated models into the folder given as its argument: an Identity model per
-    /// KServe data type with dims ["N", "K"], a rank-0 Identity, a string→int32 Cast, and a model
-    /// whose input is a sequence.
+    /// KServe data type with dims ["N", "K"], a rank-0 Identity, a string→int32 Cast, a model
+    /// whose input is a sequence, and `matmul_double`, x FP32 [N, 256] times 2·I (a product big
+    /// enough for ONNX Runtime to split over its intra-op threads, with exact results).
     static let modelScript = """
         import sys
         import onnx
@@ -107,8 +108,8 @@ enum ORTFixture {
         out = sys.argv[1]
         vi = helper.make_tensor_value_info
 
-        def save(name, nodes, inputs, outputs):
-            graph = helper.make_graph(nodes, name, inputs, outputs)
+        def save(name, nodes, inputs, outputs, initializers=()):
+            graph = helper.make_graph(nodes, name, inputs, outputs, list(initializers))
             model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
             model.ir_version = 8
             onnx.checker.check_model(model)
@@ -128,6 +129,9 @@ enum ORTFixture {
              [vi("x", T.STRING, ["N"])], [vi("y", T.INT32, ["N"])])
         save("sequence_input", [helper.make_node("SequenceLength", ["seq"], ["n"])],
              [helper.make_tensor_sequence_value_info("seq", T.FLOAT, None)], [vi("n", T.INT64, [])])
+        double = helper.make_tensor("w", T.FLOAT, [256, 256], [2.0 if i % 257 == 0 else 0.0 for i in range(256 * 256)])
+        save("matmul_double", [helper.make_node("MatMul", ["x", "w"], ["y"])],
+             [vi("x", T.FLOAT, ["N", 256])], [vi("y", T.FLOAT, ["N", 256])], [double])
         """
 }
 

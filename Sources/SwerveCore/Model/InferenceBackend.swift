@@ -1,8 +1,12 @@
 /// Settings for one instance (one session) of a model.
+///
+/// The thread counts are for backends that give each instance threads of its own. ONNX Runtime's
+/// backend does not: every session runs on one process-wide pool sized when the backend is
+/// created (`ONNXRuntimeBackend(intraOpThreads:)`), so it ignores both.
 public struct InstanceOptions: Sendable, Equatable {
-    /// Threads the backend may use inside one operator.
+    /// Threads the backend may use inside one operator of this instance.
     public var intraOpThreads: Int
-    /// Threads the backend may use to run independent operators at once.
+    /// Threads the backend may use to run independent operators of this instance at once.
     public var interOpThreads: Int
 
     /// Creates instance options.
