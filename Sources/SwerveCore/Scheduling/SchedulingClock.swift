@@ -1,8 +1,8 @@
 import Foundation
 import Synchronization
 
-/// The time the scheduler decides by: when a request was queued, when its queue timeout or the
-/// batching delay ends, and how a worker thread waits for that moment.
+/// The time the scheduler decides by: when a request was queued, and when its queue timeout or
+/// the batching delay ends.
 ///
 /// Production uses ``SystemSchedulingClock``; tests inject ``ManualSchedulingClock`` and move
 /// time themselves, so queue-timeout and batching-delay tests never sleep. Durations recorded
@@ -10,26 +10,18 @@ import Synchronization
 public protocol SchedulingClock: Sendable {
     /// The current instant.
     var now: ContinuousClock.Instant { get }
-    /// Blocks the calling thread, which holds `condition`'s lock, until `deadline` passes on this
-    /// clock or the condition is signalled; the lock is held again on return.
-    func wait(on condition: NSCondition, until deadline: ContinuousClock.Instant)
-    /// Tells the clock that worker threads of `condition` wait on it (a manual clock wakes them
-    /// when it moves).
+    /// Tells the clock that threads wait on `condition` for one of its instants. A thread waits
+    /// in real time for what remains until the instant on this clock; a clock that moves other
+    /// than in real time must lock and broadcast `condition` when it moves, so they decide again.
     func register(_ condition: NSCondition)
 }
 
-/// The real clock: `ContinuousClock`, with timed condition waits.
+/// The real clock: `ContinuousClock`.
 public struct SystemSchedulingClock: SchedulingClock {
     /// Creates the system clock.
     public init() {}
 
     public var now: ContinuousClock.Instant { .now }
-
-    public func wait(on condition: NSCondition, until deadline: ContinuousClock.Instant) {
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        let seconds = Double(remaining.components.seconds) + Double(remaining.components.attoseconds) * 1e-18
-        _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
-    }
 
     public func register(_ condition: NSCondition) {}
 }
@@ -66,11 +58,9 @@ public final class ManualSchedulingClock: SchedulingClock, @unchecked Sendable {
         }
     }
 
-    public func wait(on condition: NSCondition, until deadline: ContinuousClock.Instant) {
-        condition.wait()
-    }
-
     public func register(_ condition: NSCondition) {
-        lock.withLock { conditions.append(condition) }
+        lock.withLock {
+            if !conditions.contains(where: { $0 === condition }) { conditions.append(condition) }
+        }
     }
 }
