@@ -21,14 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import (image_preprocess, inprocess, jsonload, liveness, loadtest, perf, profile, startup,
+from bench import (image_preprocess, inprocess, jsonload, liveness, loadtest, many_models, perf, profile, startup,
                    tfserving_rows, torchserve_load)
 from bench.machine import describe
 from bench.server import Server, supports_grpc
 from bench.util import PROJECT_ROOT, busy_builds, load_average, log, pressure
 
 SCENARIOS = ["inprocess", "startup", "images", "perf-http", "perf-grpc", "json", "tfserving-rows", "liveness", "loadtest",
-             "torchserve"]
+             "torchserve", "many_models"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Plan:
     tf_seconds: float = 3.0  # per size, after one unmeasured request
     tf_min_runs: int = 5
     tf_timeout_s: float = 60.0
-    budget_s: float = 11 * 60  # the measurements, not the build; scenarios past it are skipped
+    budget_s: float = 13 * 60  # the measurements, not the build; scenarios past it are skipped
 
 
 FULL = Plan(mode="full")
@@ -366,7 +366,7 @@ def scenario_limit(plan: Plan, name: str) -> float:
             "images": 60 + 30 * plan.images_seconds,
             "tfserving-rows": 60 + len(plan.tf_rows) * (plan.tf_seconds + 2 * plan.tf_timeout_s),
             "torchserve": 90 + plan.ts_inproc_seconds * 8 + len(plan.ts_concurrency) * (plan.ts_seconds + plan.ts_warmup_s + 10)
-            + plan.ts_timeout_s}[name]
+            + plan.ts_timeout_s, "many_models": many_models.limit(plan.mode)}[name]
 
 
 def _interrupt(signum, frame):
@@ -434,7 +434,7 @@ def main(argv: list[str]) -> int:
     steps = [("inprocess", scenario_inprocess), ("startup", scenario_startup), ("images", scenario_images),
              ("perf-http", lambda r: scenario_perf(r, "http")), ("perf-grpc", lambda r: scenario_perf(r, "grpc")),
              ("json", scenario_json), ("tfserving-rows", scenario_tfserving_rows), ("liveness", scenario_liveness), ("loadtest", scenario_loadtest),
-             ("torchserve", scenario_torchserve)]
+             ("torchserve", scenario_torchserve), ("many_models", many_models.scenario)]
     interrupted = False
     for name, step in steps:
         if not run.wanted(name):
@@ -475,7 +475,7 @@ def main(argv: list[str]) -> int:
     results_path.write_text(json.dumps(run.results, indent=1))
     plot_dir = out / f"plots-{run.stamp}"
     try:
-        pngs = plots.write_all(run.results, plot_dir)
+        pngs = plots.write_all(run.results, plot_dir) + many_models.plot(run.results, plot_dir)
     except Exception as e:  # noqa: BLE001 - a report without plots beats no report
         run.note(f"plots failed: {type(e).__name__}: {e}")
         pngs = []
@@ -489,7 +489,8 @@ def main(argv: list[str]) -> int:
     else:
         plot_links = [p for p in pngs]
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(report.render(run.results, plot_links, report_path.parent) + kept_soak_section(report_path))
+    report_path.write_text(report.render(run.results, plot_links, report_path.parent) + many_models.section(run.results)
+                           + kept_soak_section(report_path))
     results_path.write_text(json.dumps(run.results, indent=1))
     log(f"wrote {report_path}, {results_path}" + (", bench/results/latest.json, bench/plots/" if publish else ""))
     log(f"done in {run.results['duration_s'] / 60:.1f} min")

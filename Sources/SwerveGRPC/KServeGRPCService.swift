@@ -31,7 +31,7 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
         try await GRPCErrorMapping.mapping {
             let version = try ModelVersionText.parse(request.version, model: request.name)
             do {
-                let ready = try server.isModelReady(request.name, version: version)
+                let ready = try await server.isModelReady(request.name, version: version)
                 return .with { $0.ready = ready }
             } catch let error as SwerveError where error.code == .notFound {
                 return .with { $0.ready = false }
@@ -49,7 +49,7 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
 
     func modelMetadata(request: Inference_ModelMetadataRequest, context: ServerContext) async throws -> Inference_ModelMetadataResponse {
         try await GRPCErrorMapping.mapping {
-            let metadata = try server.metadata(model: request.name, version: try ModelVersionText.parse(request.version, model: request.name))
+            let metadata = try await server.metadata(model: request.name, version: try ModelVersionText.parse(request.version, model: request.name))
             func tensors(_ specs: [TensorSpec]) -> [Inference_ModelMetadataResponse.TensorMetadata] {
                 specs.map { spec in
                     .with {
@@ -71,7 +71,7 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
 
     func modelConfig(request: Inference_ModelConfigRequest, context: ServerContext) async throws -> Inference_ModelConfigResponse {
         try await GRPCErrorMapping.mapping {
-            let config = try server.config(model: request.name, version: try ModelVersionText.parse(request.version, model: request.name))
+            let config = try await server.config(model: request.name, version: try ModelVersionText.parse(request.version, model: request.name))
             return .with { $0.config = config }
         }
     }
@@ -185,7 +185,7 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
     func traceSetting(request: Inference_TraceSettingRequest, context: ServerContext) async throws -> Inference_TraceSettingResponse {
         try await GRPCErrorMapping.mapping {
             if !request.modelName.isEmpty {
-                _ = try server.isModelReady(request.modelName, version: nil)  // throws notFound for unknown models
+                _ = try await server.isModelReady(request.modelName, version: nil)  // throws notFound for unknown models
             }
             guard request.settings.isEmpty else {
                 throw SwerveError(.unsupported, "changing trace settings is not supported: tracing is off")

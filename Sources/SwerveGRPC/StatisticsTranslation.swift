@@ -21,6 +21,13 @@ enum StatisticsTranslation {
             $0.cacheHit = duration(inference.cacheHit)
             $0.cacheMiss = duration(inference.cacheMiss)
         }
+        if statistics.memoryBytes > 0 {
+            message.memoryUsage = [.with {
+                $0.type = "CPU"
+                $0.id = 0
+                $0.byteSize = statistics.memoryBytes
+            }]
+        }
         message.batchStats = statistics.batches.map { batch in
             .with {
                 $0.batchSize = UInt64(batch.batchSize)

@@ -13,6 +13,8 @@ public final class FakeBackend: InferenceBackend {
         public var loadDelay: Double
         /// Computes the outputs from the inputs.
         public var run: @Sendable ([NamedTensor], [String]) throws -> [NamedTensor]
+        /// Bytes each loaded instance counts in ``FakeBackend/allocatedBytes`` while it lives.
+        public var memoryBytes = 0
 
         /// Creates a fake model.
         public init(
@@ -40,6 +42,14 @@ public final class FakeBackend: InferenceBackend {
     private let models: [String: FakeModel]
     /// How many instances have been loaded so far.
     public let loadCount = Atomic<Int>(0)
+    /// The bytes the living instances hold (their models' ``FakeModel/memoryBytes``): what the
+    /// model manager measures when a test gives it this as its allocation counter.
+    public let allocated = Atomic<Int>(0)
+
+    /// Reads ``allocated``, as the model manager's allocation counter.
+    public var allocatedBytes: @Sendable () -> Int? {
+        { [self] in allocated.load(ordering: .relaxed) }
+    }
 
     /// Creates a backend serving `models`, keyed by model folder name.
     public init(models: [String: FakeModel]) {
@@ -57,14 +67,23 @@ public final class FakeBackend: InferenceBackend {
         }
         if model.loadDelay > 0 { Thread.sleep(forTimeInterval: model.loadDelay) }
         loadCount.add(1, ordering: .relaxed)
-        return FakeInstance(model: model)
+        return FakeInstance(model: model, backend: self)
     }
 }
 
 /// One loaded fake model.
 final class FakeInstance: ModelInstance {
     let model: FakeBackend.FakeModel
-    init(model: FakeBackend.FakeModel) { self.model = model }
+    private let backend: FakeBackend
+
+    init(model: FakeBackend.FakeModel, backend: FakeBackend) {
+        self.model = model
+        self.backend = backend
+        backend.allocated.add(model.memoryBytes, ordering: .relaxed)
+    }
+
+    deinit { backend.allocated.subtract(model.memoryBytes, ordering: .relaxed) }
+
     var signature: ModelSignature { model.signature }
     func run(inputs: [NamedTensor], outputs: [String]) throws -> [NamedTensor] {
         let all = try model.run(inputs, outputs)

@@ -61,14 +61,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Buckets in seconds of the latency histograms, comma-separated.", valueName: "list"))
     var metricsHistogramBuckets: String = "0.0001,0.00025,0.0005,0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10"
 
-    @Option(name: .long, help: ArgumentHelp("none: load every model at start; poll: also rescan the repository for changes; explicit: load only --load-model models, then what the repository APIs ask for (KServe load/unload, TorchServe register/scale/unregister), which the other modes refuse.", valueName: "mode"))
+    @Option(name: .long, help: ArgumentHelp("none: load every model at start; poll: also rescan the repository for changes; explicit: load only --load-model models, then what the repository APIs ask for (KServe load/unload, TorchServe register/scale/unregister), which none and poll refuse; lazy: index the repository at start and load each model version on its first request (--load-model models are loaded at start and never evicted), the repository APIs working as in explicit.", valueName: "mode"))
     var modelControlMode: ModelControlMode = .none
 
     @Option(name: .long, help: ArgumentHelp("Seconds between repository scans in poll mode.", valueName: "seconds"))
     var repositoryPollSecs: Double = 15
 
-    @Option(name: .long, help: ArgumentHelp("A model to load at start in explicit mode (repeatable; '*' loads all).", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("A model to load at start in explicit mode (repeatable; '*' loads all); in lazy mode, a model loaded at start and pinned (never evicted).", valueName: "name"))
     var loadModel: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Lazy mode: the most memory the loaded model versions may take together, in bytes or with K, M, G or T (powers of 1024: 512M, 2G). The least recently used idle versions are evicted to make room; a version larger than the budget is refused with 507 / RESOURCE_EXHAUSTED. Default: no limit.", valueName: "size"))
+    var modelMemoryBudget: String?
 
     func validate() throws {
         guard (0...65535).contains(httpPort) else { throw ValidationError("--http-port must be between 0 and 65535") }
@@ -82,6 +85,12 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(tfservingPort) else { throw ValidationError("--tfserving-port must be between 0 and 65535") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
         guard repositoryPollSecs > 0 else { throw ValidationError("--repository-poll-secs must be positive") }
+        if modelMemoryBudget != nil {
+            guard modelControlMode == .lazy else {
+                throw ValidationError("--model-memory-budget needs --model-control-mode lazy (only lazy mode can evict a model and load it again when asked)")
+            }
+            _ = try memoryBudgetBytes()
+        }
         _ = try histogramBuckets()
     }
 
@@ -106,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
             options: ModelManagerOptions(
                 cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
-                makePreprocessor: CommonOptions.makePreprocessor),
+                makePreprocessor: CommonOptions.makePreprocessor, memoryBudget: try memoryBudgetBytes()),
             logger: logger)
         let server = InferenceServer(
             manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions),
@@ -166,6 +175,15 @@ extension ServeCommand {
             configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))
+    }
+
+    /// `--model-memory-budget` in bytes, or nil when not given.
+    func memoryBudgetBytes() throws -> Int? {
+        guard let text = modelMemoryBudget else { return nil }
+        guard let size = ByteCount(parsing: text), size.bytes > 0 else {
+            throw ValidationError("--model-memory-budget must be a positive size in bytes or with K, M, G or T (e.g. 512M, 2G), not '\(text)'")
+        }
+        return size.bytes
     }
 
     func histogramBuckets() throws -> [Duration] {

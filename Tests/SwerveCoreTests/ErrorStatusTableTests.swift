@@ -35,6 +35,8 @@ struct ErrorStatusTableTests {
         (.alreadyExists, ErrorStatus(http: 409, grpc: 6, canonicalName: "ALREADY_EXISTS", torchServeType: "ConflictException")),
         (.payloadTooLarge,
          ErrorStatus(http: 413, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "RequestEntityTooLargeException")),
+        (.insufficientMemory,
+         ErrorStatus(http: 507, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "InsufficientMemoryException")),
         (.deadlineExceeded,
          ErrorStatus(http: 504, grpc: 4, canonicalName: "DEADLINE_EXCEEDED", torchServeType: "InternalServerException")),
         (.internal, ErrorStatus(http: 500, grpc: 13, canonicalName: "INTERNAL", torchServeType: "InternalServerException")),

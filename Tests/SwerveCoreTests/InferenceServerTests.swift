@@ -137,7 +137,7 @@ struct InferenceServerTests {
             try await server.unloadModel("n")
             let served = #expect(throws: SwerveError.self) { try server.servedVersion("n", version: nil) }
             #expect(served?.code == .notFound)
-            let ready = #expect(throws: SwerveError.self) { try server.isModelReady("n", version: nil) }
+            let ready = await #expect(throws: SwerveError.self) { try await server.isModelReady("n", version: nil) }
             #expect(ready?.code == .notFound)
             let inferred = await #expect(throws: SwerveError.self) { try await server.infer(request("n")) }
             #expect(inferred?.code == .notFound)

@@ -13,6 +13,7 @@ struct GRPCErrorMappingTests {
         (.notFound, .notFound),
         (.unavailable, .unavailable),
         (.payloadTooLarge, .resourceExhausted),
+        (.insufficientMemory, .resourceExhausted),
         (.unsupportedMediaType, .invalidArgument),
         (.alreadyExists, .alreadyExists),
         (.failedPrecondition, .failedPrecondition),

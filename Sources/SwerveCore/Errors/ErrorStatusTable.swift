@@ -26,6 +26,10 @@ extension SwerveError.Code {
         case .unavailable: ErrorStatus(http: 503, grpc: 14, canonicalName: "UNAVAILABLE", torchServeType: "ServiceUnavailableException")
         case .payloadTooLarge:
             ErrorStatus(http: 413, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "RequestEntityTooLargeException")
+        // WebDAV's 507 Insufficient Storage: the request is fine, the server lacks the room to
+        // serve it; gRPC's RESOURCE_EXHAUSTED, as for other limits.
+        case .insufficientMemory:
+            ErrorStatus(http: 507, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "InsufficientMemoryException")
         case .unsupportedMediaType:
             ErrorStatus(http: 415, grpc: 3, canonicalName: "INVALID_ARGUMENT", torchServeType: "UnsupportedMediaTypeException")
         case .alreadyExists: ErrorStatus(http: 409, grpc: 6, canonicalName: "ALREADY_EXISTS", torchServeType: "ConflictException")

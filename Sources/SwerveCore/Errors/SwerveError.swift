@@ -13,6 +13,8 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
         case unavailable
         /// The request body or message is larger than allowed.
         case payloadTooLarge
+        /// A model does not fit in the server's memory budget (`--model-memory-budget`).
+        case insufficientMemory
         /// The request body is in an encoding the server cannot read.
         case unsupportedMediaType
         /// The thing to create exists already.

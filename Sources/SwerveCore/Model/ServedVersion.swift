@@ -15,12 +15,22 @@ public final class ServedVersion: Sendable {
     public let labels: [String: [String]]
     /// Decodes encoded inputs (images) into the model's input tensor, when the config declares it.
     public let preprocessor: (any InputPreprocessor)?
+    /// The memory the version took to load and warm up, measured around its load.
+    public let memoryBytes: Int
     let pool: InstancePool
 
-    /// The version's statistics so far.
-    public var statistics: ModelStatistics { pool.statistics.snapshot }
+    /// The version's statistics so far, with its measured memory.
+    public var statistics: ModelStatistics {
+        var statistics = pool.statistics.snapshot
+        statistics.memoryBytes = UInt64(memoryBytes)
+        return statistics
+    }
 
-    init(name: String, version: Int, config: Inference_ModelConfig, io: ModelIO, unsupportedOutputs: [UnsupportedTensor], labels: [String: [String]], preprocessor: (any InputPreprocessor)?, pool: InstancePool) {
+    init(
+        name: String, version: Int, config: Inference_ModelConfig, io: ModelIO, unsupportedOutputs: [UnsupportedTensor],
+        labels: [String: [String]], preprocessor: (any InputPreprocessor)?, memoryBytes: Int = 0, pool: InstancePool
+    ) {
+        self.memoryBytes = memoryBytes
         self.labels = labels
         self.preprocessor = preprocessor
         self.name = name

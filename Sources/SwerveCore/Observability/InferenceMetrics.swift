@@ -51,4 +51,16 @@ struct InferenceMetrics: Sendable {
         queueHistogram = Timer(label: Name.queueHistogram, dimensions: dimensions)
         computeHistogram = Timer(label: Name.computeHistogram, dimensions: dimensions)
     }
+
+    /// Removes the version's series from the metrics backend, as Triton drops an unloaded model's
+    /// metrics: with hundreds of models loaded and evicted in turn, only loaded versions keep
+    /// series (memory and scrape time stay proportional to them). A version loaded again starts
+    /// its counters from zero, which Prometheus reads as a counter reset.
+    func destroy() {
+        for counter in [success, failure, inferenceCount, executionCount, requestDuration, queueDuration, computeInput, computeInfer, computeOutput] {
+            counter.destroy()
+        }
+        pending.destroy()
+        for timer in [requestHistogram, queueHistogram, computeHistogram] { timer.destroy() }
+    }
 }

@@ -70,6 +70,8 @@ public struct ModelStatistics: Sendable, Equatable {
     public var inference = Inference()
     /// Durations per batch size, ascending.
     public var batches: [Batch] = []
+    /// The memory the version took when it loaded, measured (Triton's `memory_usage`, type CPU).
+    public var memoryBytes: UInt64 = 0
 }
 
 /// Records a version's statistics from the threads that run it.

@@ -52,7 +52,7 @@ extension ModelManager {
                     return [ModelVersionStatus(name: name, version: nil, state: .failed(failure))]
                 }
                 return slot.versions.sorted { $0.key < $1.key }.map {
-                    ModelVersionStatus(name: name, version: $0.key, state: $0.value.modelState)
+                    ModelVersionStatus(name: name, version: $0.key, state: $0.value.modelState, memoryBytes: $0.value.served?.memoryBytes)
                 }
             }
         }
@@ -72,22 +72,34 @@ extension ModelManager {
 
     // MARK: - Inference
 
-    /// Runs a request on the version it names, or on the default version.
+    /// Runs a request on the version it names, or on the default version (loaded first in lazy mode).
     public func infer(_ request: InferenceRequest) async throws -> InferenceResponse {
-        try await infer(request, on: try resolve(request.modelName, version: request.modelVersion))
+        try await infer(request, on: try await acquire(request.modelName, version: request.modelVersion))
     }
 
-    /// Runs a request on a version found before (with ``resolve(_:version:)``).
+    /// Runs a request on a version found before (with ``acquire(_:version:)``).
     ///
-    /// A request without a version that finds its version retiring (a new version replaced it
-    /// between the lookup and the queue) goes to the version serving now instead of failing.
+    /// A request that finds its version retiring between the lookup and the queue goes to the
+    /// version serving now instead of failing: the one that replaced it (a reload, or a new
+    /// default version for a request without a version) or, in lazy mode, the same version
+    /// loaded again after an eviction.
     public func infer(_ request: InferenceRequest, on served: ServedVersion) async throws -> InferenceResponse {
-        do {
-            return try await InferencePipeline.run(request, on: served)
-        } catch let error as SwerveError where error.code == .unavailable && request.modelVersion == nil && served.pool.isRetiring {
-            let current = try resolve(request.modelName, version: nil)
-            guard current.pool !== served.pool else { throw error }
-            return try await InferencePipeline.run(request, on: current)
+        var served = served
+        var attempts = 1
+        while true {
+            do {
+                return try await InferencePipeline.run(request, on: served)
+            } catch let error as SwerveError where error.code == .unavailable && served.pool.isRetiring
+                && (request.modelVersion == nil || loadsOnDemand) && attempts < Self.retiredVersionAttempts {
+                let current = try await acquire(request.modelName, version: request.modelVersion)
+                guard current.pool !== served.pool else { throw error }
+                served = current
+                attempts += 1
+            }
         }
     }
+
+    /// How many versions a request tries when the ones it finds keep retiring under it (each
+    /// reload can be evicted again before the request reaches it when the budget is tight).
+    static let retiredVersionAttempts = 4
 }

@@ -16,15 +16,25 @@ public struct ModelManagerOptions: Sendable {
     public var makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)?
     /// The time queue timeouts and batching delays are decided by (tests inject a manual one).
     public var clock: any SchedulingClock
+    /// The most bytes the loaded versions may take together (`--model-memory-budget`), or nil
+    /// for no limit. With on-demand loading, idle versions are evicted to make room; a version
+    /// that cannot fit is refused with `insufficientMemory`.
+    public var memoryBudget: Int?
+    /// Reads the bytes the process has allocated, around each load to measure what it took
+    /// (``ProcessMemory/allocatedBytes()``; tests inject a counter of their own).
+    public var allocatedBytes: @Sendable () -> Int?
 
     /// Creates options.
     public init(
         intraOpThreads: Int? = nil, cpuBudget: Int = CPUBudget.available(),
         completion: ModelConfigCompletion = ModelConfigCompletion(), defaultMaxQueueSize: Int = 1024,
         makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)? = nil,
-        clock: any SchedulingClock = SystemSchedulingClock()
+        clock: any SchedulingClock = SystemSchedulingClock(), memoryBudget: Int? = nil,
+        allocatedBytes: @escaping @Sendable () -> Int? = ProcessMemory.allocatedBytes
     ) {
+        self.allocatedBytes = allocatedBytes
         self.clock = clock
+        self.memoryBudget = memoryBudget
         self.intraOpThreads = intraOpThreads
         self.cpuBudget = cpuBudget
         self.completion = completion
@@ -38,7 +48,8 @@ public struct ModelManagerOptions: Sendable {
 /// All state lives in one dictionary of ``ModelSlot``s under one lock; each version's state is
 /// one ``VersionState`` with the transitions documented there. A model that fails to load never
 /// affects the others. Lookups for inference take the lock for a dictionary read; loading runs
-/// on Dispatch threads (``VersionLoader``), outside the lock.
+/// on Dispatch threads (``VersionLoader``), outside the lock, one load at a time (``LoadGate``)
+/// so that each measures its own memory and the memory budget sees every other version's size.
 public final class ModelManager: Sendable {
     /// The repository models come from.
     public let repository: ModelRepository
@@ -46,10 +57,21 @@ public final class ModelManager: Sendable {
     public let backend: any InferenceBackend
     /// The manager's settings.
     public let options: ModelManagerOptions
-    private let logger: Logger
-    private let loader: VersionLoader
+    let logger: Logger
+    let loader: VersionLoader
     /// Every model's state, under one lock.
     let models = Mutex<[String: ModelSlot]>([:])
+    /// Lets one load run at a time.
+    let loadGate = LoadGate()
+    /// Models pinned by name (`--load-model` in lazy mode; `*` pins every model): never evicted.
+    let pinnedNames = Mutex<Set<String>>([])
+    private let onDemand = Atomic<Bool>(false)
+
+    /// Whether a request for a version that is not loaded loads it (`--model-control-mode lazy`).
+    public var loadsOnDemand: Bool {
+        get { onDemand.load(ordering: .relaxed) }
+        set { onDemand.store(newValue, ordering: .relaxed) }
+    }
 
     /// Creates a manager; nothing is loaded until ``loadAll()`` or ``load(_:override:)``.
     public init(repository: ModelRepository, backend: any InferenceBackend, options: ModelManagerOptions = .init(), logger: Logger) {
@@ -118,12 +140,15 @@ public final class ModelManager: Sendable {
             for version in versions where slot.versions[version]?.served == nil { slot.versions[version] = .loading }
             models[name] = slot
         }
+        let pinned = pinnedNames.withLock { $0.contains(name) || $0.contains("*") }
+            || parsed?.config.parameters[Self.pinnedParameter]?.stringValue.lowercased() == "true"
+        models.withLock { $0[name]?.pinned = pinned }
 
         var failures: [String] = []
         var loaded: [ServedVersion] = []
         for version in versions {
             do {
-                loaded.append(try await loader.load(entry: entry, version: version, parsed: parsed))
+                loaded.append(try await loadVersion(entry: entry, version: version, parsed: parsed, pinned: pinned))
             } catch {
                 let reason = SwerveError.clientMessage(error)
                 failures.append("version \(version): \(reason)")
@@ -135,6 +160,7 @@ public final class ModelManager: Sendable {
             }
         }
         let retired = publish(name, loaded: loaded, selected: versions, retireUnselected: failures.isEmpty || !loaded.isEmpty, uploadRoot: uploadRoot)
+        for served in loaded { published(served) }
         await retire(name, retired.versions)
         for folder in retired.uploads { try? FileManager.default.removeItem(atPath: folder) }
         if let first = loaded.first {
@@ -187,6 +213,7 @@ public final class ModelManager: Sendable {
             for served in loaded {
                 if let old = slot.versions[served.version]?.served { retired.append(old) }
                 slot.versions[served.version] = .ready(served)
+                slot.descriptions[served.version] = VersionDescription(config: served.config, io: served.io)
             }
             if retireUnselected {
                 for (version, state) in slot.versions where !selected.contains(version) {
@@ -202,14 +229,17 @@ public final class ModelManager: Sendable {
 
     /// Lets retired versions finish their requests, then marks them unloaded unless a newer
     /// instance of the same version serves in their place.
-    private func retire(_ name: String, _ retired: [ServedVersion]) async {
+    func retire(_ name: String, _ retired: [ServedVersion]) async {
         for old in retired {
             await old.pool.shutdown()
-            models.withLock { models in
-                guard let state = models[name]?.versions[old.version] else { return }
+            let replaced = models.withLock { models -> Bool in
+                guard let state = models[name]?.versions[old.version] else { return false }
                 if case .unloading = state { models[name]?.versions[old.version] = .unloaded }
+                return state.served != nil
             }
+            if !replaced { Self.dropMetrics(of: old) }
         }
+        if !retired.isEmpty { recordMemoryTotals() }
     }
 
     /// Records a failure of the whole model and returns the error that reports it.

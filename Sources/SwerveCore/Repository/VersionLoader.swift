@@ -3,7 +3,12 @@ import Logging
 
 /// Loads one model version from its folder: the instances the configuration asks for, the
 /// completed configuration, the warm-up, the labels and the preprocessor, and starts the pool
-/// that serves it. Everything that can fail happens before the pool starts its threads.
+/// that serves it. Everything that can fail happens before the pool takes requests.
+///
+/// The memory a version takes is measured here: the bytes the process's allocator hands out
+/// (``ModelManagerOptions/allocatedBytes``, by default ``ProcessMemory/allocatedBytes()``) after the load and the warm-up runs, once what they freed
+/// has been given back, less the bytes before. The model manager runs one load at a time, so the
+/// difference is this version's (requests running meanwhile add their short-lived buffers).
 struct VersionLoader: Sendable {
     let backend: any InferenceBackend
     let options: ModelManagerOptions
@@ -19,6 +24,7 @@ struct VersionLoader: Sendable {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw SwerveError.invalid("model file '\(modelPath)' not found")
         }
+        let allocatedBefore = options.allocatedBytes()
         let groups = parsed?.config.instanceGroup ?? []
         let instanceCount = max(1, groups.reduce(0) { $0 + max(1, Int($1.count)) })
         let threads = options.intraOpThreads ?? max(1, options.cpuBudget / instanceCount)
@@ -46,10 +52,11 @@ struct VersionLoader: Sendable {
             label: "'\(name)' version \(version)", statistics: StatisticsRecorder(name: name, version: version),
             clock: options.clock)
         Malloc.releaseFreedMemory()  // what parsing the model file and the warm-up freed
+        let memoryBytes = max(0, (options.allocatedBytes() ?? 0) - (allocatedBefore ?? 0))
         return ServedVersion(
             name: name, version: version, config: completed.config, io: completed.io,
             unsupportedOutputs: first.signature.unsupportedOutputs, labels: labels,
-            preprocessor: preprocessor, pool: pool)
+            preprocessor: preprocessor, memoryBytes: memoryBytes, pool: pool)
     }
 
     /// Label files per output: `label_filename` from the config, else the model's `labels.txt`.

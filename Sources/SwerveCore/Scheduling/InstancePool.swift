@@ -125,10 +125,13 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
         self.label = label
         self.statistics = statistics
         free = Array(instances.indices.reversed())
+        // A new pool counts as used now: the version a request is waiting for is not the first
+        // the memory budget evicts before that request reaches it.
+        lastUse.store(Self.useCounter.add(1, ordering: .relaxed).newValue, ordering: .relaxed)
     }
 
-    /// When the pool was last asked to run a request, on a counter shared by every pool of the
-    /// process: a pool with a smaller tick was used less recently (0: never).
+    /// When the pool was made or last asked to run a request, on a counter shared by every pool
+    /// of the process: a pool with a smaller tick was used less recently.
     var lastUsedTick: UInt64 {
         lastUse.load(ordering: .relaxed)
     }

@@ -121,11 +121,12 @@ extension InferenceServer {
             "Cannot remove default version \(version) for model \(name): make another version the default first, or unload the other versions")
     }
 
-    /// The one rule for every API that loads or unloads: explicit mode only, as Triton.
+    /// The one rule for every API that loads or unloads: explicit mode only, as Triton (or lazy
+    /// mode, which loads on demand and through the API alike).
     private func requireExplicitMode() throws {
-        guard controlMode == .explicit else {
+        guard controlMode == .explicit || controlMode == .lazy else {
             throw SwerveError.invalid(
-                "explicit model load / unload is not allowed unless the server runs with --model-control-mode explicit (now: \(controlMode.rawValue))")
+                "explicit model load / unload is not allowed unless the server runs with --model-control-mode explicit or lazy (now: \(controlMode.rawValue))")
         }
     }
 }

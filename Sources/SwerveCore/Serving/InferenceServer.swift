@@ -43,6 +43,11 @@ public enum ModelControlMode: String, Sendable, CaseIterable {
     case poll
     /// Load only the models named at start; then only through the repository API.
     case explicit
+    /// Index the repository at start and load each model version on its first request; models
+    /// named at start are loaded then and pinned (never evicted). The repository API loads and
+    /// unloads as in explicit mode. With `--model-memory-budget`, idle versions are evicted to
+    /// make room. Swerve's own mode; Triton has none like it.
+    case lazy
 }
 
 /// One row of the repository index.
@@ -51,10 +56,13 @@ public struct RepositoryIndexEntry: Sendable, Equatable {
     public var name: String
     /// The version, when known.
     public var version: Int?
-    /// The state (`READY`, `UNAVAILABLE`, `LOADING`, `UNLOADING`), when the model was ever loaded.
+    /// The state (`READY`, `UNAVAILABLE`, `LOADING`, `UNLOADING`), when the model was ever loaded
+    /// (or, in lazy mode, indexed).
     public var state: String?
     /// Why it is not ready.
     public var reason: String?
+    /// The memory the version took when it loaded, while it is loaded.
+    public var memoryBytes: Int?
 }
 
 /// The kinds of shared memory Triton's clients register.
@@ -87,8 +95,8 @@ public struct ModelServingSettings: Sendable, Equatable {
 ///
 /// Model control follows Triton's rule for every API: loading and unloading (KServe's repository
 /// load and unload, TorchServe's register, scale and unregister) need
-/// `--model-control-mode explicit`; in `none` and `poll` the repository decides what is served.
-/// Choosing a default version among those served is allowed in every mode.
+/// `--model-control-mode explicit` (or `lazy`); in `none` and `poll` the repository decides what
+/// is served. Choosing a default version among those served is allowed in every mode.
 public final class InferenceServer: Sendable {
     /// The models.
     let manager: ModelManager
@@ -99,25 +107,57 @@ public final class InferenceServer: Sendable {
     /// Models to load at start in explicit mode (`*` for all).
     public let startupModels: [String]
     private let started = Atomic<Bool>(false)
+    /// Watches the repository's folder in lazy mode, so that models added or removed are noticed
+    /// without a request (removed ones are unloaded).
+    private let watcher = Mutex<RepositoryWatcher?>(nil)
 
-    /// Creates the server surface over a model manager.
+    /// Creates the server surface over a model manager; in lazy mode the manager loads on demand.
     public init(manager: ModelManager, info: ServerInfo = ServerInfo(), controlMode: ModelControlMode = .none, startupModels: [String] = []) {
         self.manager = manager
         self.info = info
         self.controlMode = controlMode
         self.startupModels = startupModels
+        manager.loadsOnDemand = controlMode == .lazy
     }
 
     // MARK: - Life of the server
 
-    /// Loads the models the control mode asks for and marks the server ready once all have been tried.
+    /// Loads the models the control mode asks for and marks the server ready once all have been
+    /// tried. In lazy mode it indexes the repository and loads only the pinned models.
     public func start() async throws {
-        if controlMode != .explicit || startupModels.contains("*") {
-            try await manager.loadAll()
-        } else {
+        switch controlMode {
+        case .lazy:
+            let pinned = try manager.indexRepository(pinning: startupModels)
+            startWatching()
+            for name in pinned where !Task.isCancelled { await manager.loadRecordingFailure(name) }
+        case .explicit where !startupModels.contains("*"):
             for name in startupModels { await manager.loadRecordingFailure(name) }
+        default:
+            try await manager.loadAll()
         }
+        manager.recordMemoryTotals()
         started.store(true, ordering: .releasing)
+    }
+
+    /// Follows the repository folder: a model folder that appears is indexed, one that goes is
+    /// unloaded after its requests in flight. Without inotify, models are found on a request's
+    /// miss and removals when a load finds the folder gone.
+    private func startWatching() {
+        let manager = self.manager
+        do {
+            let watcher = try RepositoryWatcher(root: manager.repository.root) { change in
+                Task {
+                    switch change {
+                    case .appeared(let name): try? await manager.refresh(name)
+                    case .disappeared(let name): await manager.forget(name)
+                    case .rootChanged: _ = try? manager.indexRepository(pinning: [])
+                    }
+                }
+            }
+            self.watcher.withLock { $0 = watcher }
+        } catch {
+            manager.logger.warning("not watching the model repository (\(error)): new models are found when a request names them")
+        }
     }
 
     /// Rescans the repository and follows its changes (poll mode).
@@ -132,14 +172,16 @@ public final class InferenceServer: Sendable {
 
     /// Unloads every model after its queued and running requests finish.
     public func shutdown() async {
+        watcher.withLock { $0?.stop() }
         await manager.shutdown()
     }
 
     /// The process is up and answering; never waits on inference.
     public var isLive: Bool { true }
 
-    /// Every model has been tried and none is still loading.
-    public var isReady: Bool { started.load(ordering: .acquiring) && manager.isSettled }
+    /// Every model has been tried and none is still loading; in lazy mode, the repository is
+    /// indexed and the pinned models have been tried (loads on demand do not make it unready).
+    public var isReady: Bool { started.load(ordering: .acquiring) && (controlMode == .lazy || manager.isSettled) }
 
     // MARK: - Repository index and model states
 
@@ -147,7 +189,7 @@ public final class InferenceServer: Sendable {
     public func repositoryIndex(readyOnly: Bool) -> [RepositoryIndexEntry] {
         let statuses = manager.statuses()
         var rows = statuses.map {
-            RepositoryIndexEntry(name: $0.name, version: $0.version, state: $0.state.name, reason: $0.state.reason)
+            RepositoryIndexEntry(name: $0.name, version: $0.version, state: $0.state.name, reason: $0.state.reason, memoryBytes: $0.memoryBytes)
         }
         let known = Set(statuses.map(\.name))
         for entry in (try? manager.repository.scan()) ?? [] where !known.contains(entry.name) {
@@ -177,27 +219,40 @@ public final class InferenceServer: Sendable {
 
     // MARK: - Metadata, configuration and statistics
 
-    /// Metadata of a model (all ready versions) or of one version.
-    public func metadata(model name: String, version: Int?) throws -> ModelMetadata {
-        let served = try manager.resolve(name, version: version)
-        let versions = version.map { [$0] } ?? manager.readyVersions(name)
+    /// Metadata of a model (all ready versions) or of one version. In lazy mode a version that
+    /// was loaded before answers from what it declared then; one never loaded is loaded now
+    /// (only its runtime can read the model file's inputs and outputs).
+    public func metadata(model name: String, version: Int?) async throws -> ModelMetadata {
+        let described = try await manager.describe(name, version: version)
+        let ready = manager.readyVersions(name)
+        let versions = version.map { [$0] } ?? (ready.isEmpty ? modelStatuses(model: name).compactMap(\.version) : ready)
         return ModelMetadata(
-            name: name, versions: versions, platform: served.config.platform,
-            inputs: served.io.inputs, outputs: served.io.outputs)
+            name: name, versions: versions, platform: described.config.platform,
+            inputs: described.io.inputs, outputs: described.io.outputs)
     }
 
-    /// The completed configuration of a model version.
-    public func config(model name: String, version: Int?) throws -> Inference_ModelConfig {
-        try manager.resolve(name, version: version).config
+    /// The completed configuration of a model version (in lazy mode, as ``metadata(model:version:)``).
+    public func config(model name: String, version: Int?) async throws -> Inference_ModelConfig {
+        try await manager.describe(name, version: version).config
     }
 
-    /// Whether a model (version) is ready; unknown and unloaded models throw `notFound`.
-    public func isModelReady(_ name: String, version: Int?) throws -> Bool {
+    /// Whether a model (version) is ready, that is loaded; unknown and unloaded models throw
+    /// `notFound`. In lazy mode an indexed version that is not loaded is not ready, and a model
+    /// missing from the index is looked for in the repository first; nothing is loaded.
+    public func isModelReady(_ name: String, version: Int?) async throws -> Bool {
         do {
             _ = try manager.resolve(name, version: version)
             return true
         } catch let error as SwerveError where error.code == .unavailable {
             return false
+        } catch let error as SwerveError where error.code == .notFound && controlMode == .lazy {
+            try await manager.refresh(name)
+            do {
+                _ = try manager.resolve(name, version: version)
+                return true
+            } catch let error as SwerveError where error.code == .unavailable {
+                return false
+            }
         }
     }
 
@@ -225,6 +280,14 @@ public final class InferenceServer: Sendable {
     ///   that is loading, unloading or failed.
     public func servedVersion(_ name: String, version: Int?) throws -> ServedVersion {
         try manager.resolve(name, version: version)
+    }
+
+    /// The version a request goes to, as ``servedVersion(_:version:)``, loaded first in lazy mode
+    /// when it is not loaded (requests arriving meanwhile wait on the same load).
+    /// - Throws: as ``servedVersion(_:version:)``; in lazy mode also `insufficientMemory` for a
+    ///   version that cannot fit in the memory budget, or the load's failure.
+    public func versionForRequest(_ name: String, version: Int?) async throws -> ServedVersion {
+        try await manager.acquire(name, version: version)
     }
 
     /// Runs one inference request on the version it names, or the default version.

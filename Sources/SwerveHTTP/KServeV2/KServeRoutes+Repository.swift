@@ -44,6 +44,8 @@ extension KServeRoutes {
                 if let version = row.version { object["version"] = .string(String(version)) }
                 if let state = row.state { object["state"] = .string(state) }
                 if let reason = row.reason { object["reason"] = .string(reason) }
+                // Swerve's own field beside Triton's four (gRPC's message has no room for it).
+                if let bytes = row.memoryBytes { object["memory_bytes"] = .int(Int64(bytes)) }
                 return .object(object)
             }
             return jsonResponse(JSONValue.array(rows).encoded())

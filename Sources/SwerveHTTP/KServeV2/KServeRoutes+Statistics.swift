@@ -43,7 +43,9 @@ enum StatisticsJSON {
                 write([("compute_input", batch.computeInput), ("compute_infer", batch.computeInfer), ("compute_output", batch.computeOutput)], to: &writer)
                 writer.raw("}")
             }
-            writer.raw("],\"memory_usage\":[]}")
+            writer.raw("],\"memory_usage\":[")
+            if model.memoryBytes > 0 { writer.raw("{\"type\":\"CPU\",\"id\":0,\"byte_size\":\(model.memoryBytes)}") }
+            writer.raw("]}")
         }
         writer.raw("]}")
         return writer.bytes

@@ -51,16 +51,20 @@ public struct KServeRoutes: Sendable {
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
             table.get(prefix) { _, context in
                 let (name, version) = try modelAndVersion(context)
-                return jsonResponse(MetadataJSON.model(try server.metadata(model: name, version: version)))
+                return jsonResponse(MetadataJSON.model(try await server.metadata(model: name, version: version)))
             }
             table.get(prefix + "/ready") { _, context in
                 let (name, version) = try modelAndVersion(context)
-                _ = try server.servedVersion(name, version: version)  // 404 or 503 with the reason when not ready
+                // Answers from the index, loading nothing: 404 or 503 with the reason when not ready.
+                guard try await server.isModelReady(name, version: version) else {
+                    _ = try server.servedVersion(name, version: version)
+                    throw SwerveError.unavailable("model '\(name)' is not ready")
+                }
                 return Response(status: .ok)
             }
             table.get(prefix + "/config") { _, context in
                 let (name, version) = try modelAndVersion(context)
-                return jsonResponse(try MetadataJSON.config(try server.config(model: name, version: version)))
+                return jsonResponse(try MetadataJSON.config(try await server.config(model: name, version: version)))
             }
             table.post(prefix + "/infer") { request, context in
                 let (name, version) = try modelAndVersion(context)
@@ -86,8 +90,9 @@ public struct KServeRoutes: Sendable {
                 ])
         }
         do {
-            // Unknown model: 404 before the body is read. The one lookup of the request.
-            let served = try server.servedVersion(model, version: version)
+            // Unknown model: 404 before the body is read. The one lookup of the request (which
+            // loads the version in lazy mode).
+            let served = try await server.versionForRequest(model, version: version)
             servedVersion = served.version
             return try await context.untilDisconnect { signal in
                 try await inferBody(request, served: served, version: version, cancellation: signal, requestID: &requestID)

@@ -28,11 +28,11 @@ public struct TFServingRoutes: Sendable {
             return jsonResponse(try status(model: name, version: version))
         }
         table.get("/v1/models/:model/metadata") { _, context in
-            jsonResponse(try metadata(model: context.parameters.get("model") ?? "", version: nil))
+            jsonResponse(try await metadata(model: context.parameters.get("model") ?? "", version: nil))
         }
         table.get("/v1/models/:model/versions/:version/metadata") { _, context in
             let (name, version) = try modelAndVersion(context)
-            return jsonResponse(try metadata(model: name, version: version))
+            return jsonResponse(try await metadata(model: name, version: version))
         }
         table.post("/v1/models/:model") { request, context in
             let (name, method) = try splitMethod(context.parameters.get("model") ?? "")
@@ -65,10 +65,11 @@ public struct TFServingRoutes: Sendable {
         let entries = rows.map { row -> JSONValue in
             let state: JSONValue
             switch row.state {
+            case .notLoaded: state = "START"
             case .loading: state = "LOADING"
             case .ready: state = "AVAILABLE"
             case .unloading: state = "UNLOADING"
-            case .unloaded, .failed: state = "END"
+            case .unloaded, .evicted, .failed: state = "END"
             }
             var status: JSONValue = ["error_code": "OK", "error_message": ""]
             if case .failed(let reason) = row.state { status = ["error_code": "UNKNOWN", "error_message": .string(reason)] }
@@ -77,8 +78,8 @@ public struct TFServingRoutes: Sendable {
         return JSONValue.object(["model_version_status": .array(entries)]).encoded()
     }
 
-    private func metadata(model name: String, version: Int?) throws -> [UInt8] {
-        let served = try resolve(name, version: version)
+    private func metadata(model name: String, version: Int?) async throws -> [UInt8] {
+        let served = try await resolve(name, version: version)
         func signature(_ specs: [TensorSpec]) -> JSONValue {
             .object(Dictionary(specs.map { spec in
                 (spec.name, [
@@ -96,9 +97,9 @@ public struct TFServingRoutes: Sendable {
         return object.encoded()
     }
 
-    private func resolve(_ name: String, version: Int?) throws -> ServedVersion {
+    private func resolve(_ name: String, version: Int?) async throws -> ServedVersion {
         do {
-            return try server.servedVersion(name, version: version)
+            return try await server.versionForRequest(name, version: version)
         } catch let error as SwerveError where error.code == .notFound {
             throw SwerveError.notFound("Servable not found for request: \(version.map { "Specific(\(name), \($0))" } ?? "Latest(\(name))")")
         }
@@ -136,7 +137,7 @@ public struct TFServingRoutes: Sendable {
             }
             throw SwerveError.invalid("Malformed request: POST \(request.uri.path.prefix(200))")
         }
-        let served = try resolve(model, version: version)
+        let served = try await resolve(model, version: version)
         let body = try await options.collectBody(request)
         let parsed = try TFServingPredictRequest.parse(body, io: served.io, imageInput: served.preprocessor?.inputName)
         let rowFormat = parsed.rowFormat

@@ -44,7 +44,7 @@ public struct TorchServeInferenceRoutes: Sendable {
     }
 
     private func predict(_ request: Request, model: String, version: Int?, cancellation: CancellationSignal) async throws -> Response {
-        let served = try server.servedVersion(model, version: version)
+        let served = try await server.versionForRequest(model, version: version)
         guard let preprocessor = served.preprocessor else {
             throw SwerveError.invalid(
                 "model '\(model)' declares no image input (config.pbtxt parameters image_input ...); use the KServe v2 API at /v2/models/\(model)/infer for tensors")

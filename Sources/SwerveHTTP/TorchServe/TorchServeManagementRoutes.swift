@@ -26,7 +26,9 @@ public struct TorchServeManagementRoutes: Sendable {
     public func makeRouter() -> Router<SwerveRequestContext> {
         let table = RouteTable(errorFormat: .torchServe)
         table.get("/models") { _, _ in
-            let names = Array(Set(server.modelStatuses().filter { $0.state == .ready || $0.state == .loading }.map(\.name))).sorted()
+            // Lazy mode's indexed and evicted versions are registered too: their next request loads them.
+            let listed: Set<ModelState> = [.ready, .loading, .notLoaded, .evicted]
+            let names = Array(Set(server.modelStatuses().filter { listed.contains($0.state) }.map(\.name))).sorted()
             let models: JSONValue = ["models": .array(names.map { ["modelName": .string($0), "modelUrl": .string($0)] })]
             return jsonResponse(models.encoded())
         }
