@@ -319,3 +319,36 @@ def test_thread_count_does_not_grow_with_the_models_loaded(tmp_path, tiny_models
                             f"{baseline}, bound {bound} (at most {sampler.max_threads} while loading)")
     print(f"threads: empty server {baseline}, after 500 models {after}, most while loading {sampler.max_threads}; "
           f"500 first requests: {result.summary()}")
+
+
+def test_models_uploaded_or_registered_through_the_apis_answer_in_lazy_mode(tmp_path, start_server):
+    """Lazy mode takes the repository APIs as explicit mode does: a model uploaded with KServe's
+    load (`file:` parameters, nothing on disk) answers at once, and a model of the repository
+    registered through TorchServe's management API is loaded then, not on its first request."""
+    import base64
+    import json
+    repo = tmp_path / "models"
+    on_disk = mm.generate(repo, "disk", 1, seed=41)
+    staging = mm.generate(tmp_path / "staging", "uploaded", 1, seed=42)
+    srv = start_server(repo, "lazy-upload", LAZY)
+    try:
+        name = staging.names[0]
+        model = (staging.root / name / "1" / "model.onnx").read_bytes()
+        parameters = {"config": json.dumps({"name": name}), "file:1/model.onnx": base64.b64encode(model).decode()}
+        response = requests.post(f"http://127.0.0.1:{srv.port}/v2/repository/models/{name}/load",
+                                 json={"parameters": parameters}, timeout=30)
+        assert response.status_code == 200, response.text
+        assert not (repo / name).exists(), "the upload was written into the repository"
+        assert index_rows(srv)[name]["state"] == "READY"
+        assert_answers(srv, staging, 0)
+
+        management = ports_of(srv)["torchserve-management"]
+        registered = requests.post(f"http://127.0.0.1:{management}/models",
+                                   params={"url": on_disk.names[0], "initial_workers": "1"}, timeout=30)
+        assert registered.status_code == 200, registered.text
+        assert loads(srv, on_disk.names[0]) == 1, "register loads the model"
+        assert index_rows(srv)[on_disk.names[0]]["state"] == "READY"
+        assert_answers(srv, on_disk, 0)
+        assert loads(srv, on_disk.names[0]) == 1, "the request found it loaded"
+    finally:
+        srv.stop_and_check()
