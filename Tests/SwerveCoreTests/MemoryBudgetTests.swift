@@ -15,136 +15,99 @@ struct MemoryBudgetTests {
     /// Three models of 100 bytes under a budget of 250: loading the third evicts the least
     /// recently used of the other two, and a request to it loads it again.
     @Test func evictsTheLeastRecentlyUsedIdleVersion() async throws {
-        let repo = try TemporaryRepository()
-        defer { repo.remove() }
-        var models: [String: FakeBackend.FakeModel] = [:]
-        for name in ["a", "b", "c"] {
-            try repo.addModel(name)
-            models[name] = .identity().taking(100)
-        }
-        let backend = FakeBackend(models: models)
-        let server = helper.lazyServer(repo, backend, budget: 250)
-        try await server.start()
-        _ = try await server.infer(helper.request("a"))
-        _ = try await server.infer(helper.request("b"))
-        _ = try await server.infer(helper.request("a"))  // b is now the least recently used
-        _ = try await server.infer(helper.request("c"))
-        #expect(server.modelStatuses(model: "b").map(\.state) == [.evicted])
-        #expect(server.readyVersions("a") == [1])
-        #expect(server.readyVersions("c") == [1])
-        #expect(server.manager.loadedBytes == 200)
-        #expect(backend.allocated.load(ordering: .relaxed) == 200, "the evicted instance was released")
-        #expect(server.repositoryIndex(readyOnly: false).first { $0.name == "b" }?.reason == "evicted")
+        let models = Dictionary(uniqueKeysWithValues: ["a", "b", "c"].map { ($0, FakeBackend.FakeModel.identity().taking(100)) })
+        try await helper.withLazyServer(models, budget: 250) { server, backend, repo in
+            _ = try await server.infer(helper.request("a"))
+            _ = try await server.infer(helper.request("b"))
+            _ = try await server.infer(helper.request("a"))  // b is now the least recently used
+            _ = try await server.infer(helper.request("c"))
+            #expect(server.modelStatuses(model: "b").map(\.state) == [.evicted])
+            #expect(server.readyVersions("a") == [1])
+            #expect(server.readyVersions("c") == [1])
+            #expect(server.manager.loadedBytes == 200)
+            #expect(backend.allocated.load(ordering: .relaxed) == 200, "the evicted instance was released")
+            #expect(server.repositoryIndex(readyOnly: false).first { $0.name == "b" }?.reason == "evicted")
 
-        #expect(try await server.infer(helper.request("b")).modelName == "b")
-        #expect(backend.loadCount.load(ordering: .relaxed) == 4)
-        #expect(server.manager.loadedBytes <= 250)
-        await server.shutdown()
+            #expect(try await server.infer(helper.request("b")).modelName == "b")
+            #expect(backend.loadCount.load(ordering: .relaxed) == 4)
+            #expect(server.manager.loadedBytes <= 250)
+        }
     }
 
     /// Each version reports the memory its load measured, in its statistics and the index.
     @Test func measuredMemoryIsReported() async throws {
-        let repo = try TemporaryRepository()
-        defer { repo.remove() }
-        try repo.addModel("m")
-        let backend = FakeBackend(models: ["m": .identity().taking(12_345)])
-        let server = helper.lazyServer(repo, backend)
-        try await server.start()
-        _ = try await server.infer(helper.request("m"))
-        #expect(try server.statistics(model: "m", version: 1).first?.memoryBytes == 12_345)
-        #expect(server.repositoryIndex(readyOnly: true).first?.memoryBytes == 12_345)
-        await server.shutdown()
+        try await helper.withLazyServer(["m": .identity().taking(12_345)]) { server, backend, repo in
+            _ = try await server.infer(helper.request("m"))
+            #expect(try server.statistics(model: "m", version: 1).first?.memoryBytes == 12_345)
+            #expect(server.repositoryIndex(readyOnly: true).first?.memoryBytes == 12_345)
+        }
     }
 
     /// A version with a request running is never evicted under it: the new load goes over the
     /// budget instead, and both requests are answered.
     @Test func busyVersionIsNotEvicted() async throws {
-        let repo = try TemporaryRepository()
-        defer { repo.remove() }
-        try repo.addModel("busy")
-        try repo.addModel("new")
         let gate = GatedModel()
-        let backend = FakeBackend(models: ["busy": gate.model.taking(100), "new": .identity().taking(100)])
-        let server = helper.lazyServer(repo, backend, budget: 150)
-        try await server.start()
-        _ = try await server.infer(helper.request("busy"))
-        gate.close()
-        let held = Task { try await server.infer(helper.request("busy")) }
-        try await waitUntil("the busy model runs a request") { gate.heldCount == 1 }
-        #expect(try await server.infer(helper.request("new")).modelName == "new")
-        #expect(server.readyVersions("busy") == [1])
-        gate.open()
-        #expect(try await held.value.modelName == "busy")
-        await server.shutdown()
+        try await helper.withLazyServer(["busy": gate.model.taking(100), "new": .identity().taking(100)], budget: 150) { server, backend, repo in
+            _ = try await server.infer(helper.request("busy"))
+            gate.close()
+            let held = Task { try await server.infer(helper.request("busy")) }
+            try await waitUntil("the busy model runs a request") { gate.heldCount == 1 }
+            #expect(try await server.infer(helper.request("new")).modelName == "new")
+            #expect(server.readyVersions("busy") == [1])
+            gate.open()
+            #expect(try await held.value.modelName == "busy")
+        }
     }
 
     /// Pinned versions are never evicted, even when they are the least recently used.
     @Test func pinnedVersionIsNeverEvicted() async throws {
-        let repo = try TemporaryRepository()
-        defer { repo.remove() }
-        for name in ["pinned", "a", "b"] { try repo.addModel(name) }
-        let backend = FakeBackend(models: ["pinned": .identity().taking(100), "a": .identity().taking(100), "b": .identity().taking(100)])
-        let server = helper.lazyServer(repo, backend, pinned: ["pinned"], budget: 250)
-        try await server.start()
-        _ = try await server.infer(helper.request("a"))
-        _ = try await server.infer(helper.request("b"))
-        #expect(server.readyVersions("pinned") == [1])
-        #expect(server.modelStatuses(model: "a").map(\.state) == [.evicted])
-        #expect(backend.loadCount.load(ordering: .relaxed) == 3)
-        await server.shutdown()
+        try await helper.withLazyServer(["pinned": .identity().taking(100), "a": .identity().taking(100), "b": .identity().taking(100)], pinned: ["pinned"], budget: 250) { server, backend, repo in
+            _ = try await server.infer(helper.request("a"))
+            _ = try await server.infer(helper.request("b"))
+            #expect(server.readyVersions("pinned") == [1])
+            #expect(server.modelStatuses(model: "a").map(\.state) == [.evicted])
+            #expect(backend.loadCount.load(ordering: .relaxed) == 3)
+        }
     }
 
     /// A version larger than the whole budget is refused with insufficientMemory naming the
     /// budget; once measured, the next request is refused without loading it again.
     @Test func versionLargerThanTheBudgetIsRefused() async throws {
-        let repo = try TemporaryRepository()
-        defer { repo.remove() }
-        try repo.addModel("huge")
-        try repo.addModel("small")
-        let backend = FakeBackend(models: ["huge": .identity().taking(1000), "small": .identity().taking(10)])
-        let server = helper.lazyServer(repo, backend, budget: 500)
-        try await server.start()
-        let refused = await #expect(throws: SwerveError.self) { try await server.infer(helper.request("huge")) }
-        #expect(refused?.code == .insufficientMemory)
-        #expect(refused?.message.contains("memory budget of 500 B") == true)
-        #expect(backend.allocated.load(ordering: .relaxed) == 0, "the refused version was released")
-        let again = await #expect(throws: SwerveError.self) { try await server.infer(helper.request("huge")) }
-        #expect(again?.code == .insufficientMemory)
-        #expect(backend.loadCount.load(ordering: .relaxed) == 1)
-        #expect(try await server.infer(helper.request("small")).modelName == "small")
-        await server.shutdown()
+        try await helper.withLazyServer(["huge": .identity().taking(1000), "small": .identity().taking(10)], budget: 500) { server, backend, repo in
+            let refused = await #expect(throws: SwerveError.self) { try await server.infer(helper.request("huge")) }
+            #expect(refused?.code == .insufficientMemory)
+            #expect(refused?.message.contains("memory budget of 500 B") == true)
+            #expect(backend.allocated.load(ordering: .relaxed) == 0, "the refused version was released")
+            let again = await #expect(throws: SwerveError.self) { try await server.infer(helper.request("huge")) }
+            #expect(again?.code == .insufficientMemory)
+            #expect(backend.loadCount.load(ordering: .relaxed) == 1)
+            let small = try await server.infer(helper.request("small"))
+            #expect(small.modelName == "small")
+        }
     }
 
     /// Twenty models of 100 bytes under a budget of 500, 400 requests from 8 tasks in a shuffled
     /// order: evictions and reloads all the time, and every request is answered correctly.
     @Test func noRequestFailsUnderEvictionChurn() async throws {
-        let repo = try TemporaryRepository()
-        defer { repo.remove() }
-        var models: [String: FakeBackend.FakeModel] = [:]
-        for index in 0..<20 {
-            try repo.addModel("m\(index)")
-            models["m\(index)"] = .identity().taking(100)
-        }
-        let backend = FakeBackend(models: models)
-        let server = helper.lazyServer(repo, backend, budget: 500)
-        try await server.start()
-        var generator = SystemRandomNumberGenerator()
-        let order = (0..<400).map { _ in Int.random(in: 0..<20, using: &generator) }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for task in 0..<8 {
-                group.addTask {
-                    for (position, model) in order.enumerated() where position % 8 == task {
-                        let values: [Float] = [Float(model), Float(position), 3, 4]
-                        let response = try await server.infer(helper.request("m\(model)", values: values))
-                        #expect(response.modelName == "m\(model)")
-                        #expect(response.outputs.first?.tensor == helper.request("m\(model)", values: values).inputs[0].tensor)
+        let models = Dictionary(uniqueKeysWithValues: (0..<20).map { ("m\($0)", FakeBackend.FakeModel.identity().taking(100)) })
+        try await helper.withLazyServer(models, budget: 500) { server, backend, repo in
+            var generator = SystemRandomNumberGenerator()
+            let order = (0..<400).map { _ in Int.random(in: 0..<20, using: &generator) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<8 {
+                    group.addTask {
+                        for (position, model) in order.enumerated() where position % 8 == task {
+                            let values: [Float] = [Float(model), Float(position), 3, 4]
+                            let response = try await server.infer(helper.request("m\(model)", values: values))
+                            #expect(response.modelName == "m\(model)")
+                            #expect(response.outputs.first?.tensor == helper.request("m\(model)", values: values).inputs[0].tensor)
+                        }
                     }
                 }
+                try await group.waitForAll()
             }
-            try await group.waitForAll()
+            #expect(backend.loadCount.load(ordering: .relaxed) > 20, "models were evicted and loaded again")
+            #expect(server.manager.loadedBytes <= 500 + 8 * 100, "over the budget only by versions busy at the time")
         }
-        #expect(backend.loadCount.load(ordering: .relaxed) > 20, "models were evicted and loaded again")
-        #expect(server.manager.loadedBytes <= 500 + 8 * 100, "over the budget only by versions busy at the time")
-        await server.shutdown()
     }
 }
