@@ -125,7 +125,7 @@ class Run:
         entry = {"scenario": label, "config_lines": config, "alive_at_end": alive, "exit_status": code, "stop_s": round(stop_s, 3),
                  "rss_mb_end": rss.get("VmRSS", 0) / 1024, "peak_rss_mb": rss.get("VmHWM", 0) / 1024,
                  "error_lines": sum(1 for line in text.splitlines() if " error " in line or " critical " in line),
-                 "crashed": crashed, "log": str(server.log_path.relative_to(PROJECT_ROOT)), **(extra or {})}
+                 "crashed": crashed, "log": project_relative(server.log_path), **(extra or {})}
         self.results["servers"].append(entry)
         if not alive or crashed:
             self.note(f"{label}: the server {'crashed' if crashed else 'was gone'} "
@@ -352,6 +352,12 @@ class ScenarioTimeout(BaseException):
 def _watchdog(signum, frame):
     liveness.kill_probers()
     raise ScenarioTimeout()
+
+
+def project_relative(path: Path) -> str:
+    """The path relative to the project when it is inside it (--out may put logs elsewhere)."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(PROJECT_ROOT)) if resolved.is_relative_to(PROJECT_ROOT) else str(resolved)
 
 
 def scenario_limit(plan: Plan, name: str) -> float:

@@ -46,25 +46,20 @@ public final class ONNXRuntimeSession: ModelInstance, @unchecked Sendable {
         self.emptyBuffer = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
     }
 
-    deinit {
-        api.releaseSession(session)
-        api.releaseMemoryInfo(memoryInfo)
-        for binding in inputs.values { Glibc.free(binding.cName) }
-        for binding in outputs.values { Glibc.free(binding.cName) }
-        emptyBuffer.deallocate()
-    }
-
-    /// Creates a session for the model file at `modelPath`, running on the runtime's global thread
-    /// pools, and reads its signature.
-    /// - Throws: ``SwerveError`` "failed to load ONNX model at PATH: ..." (`invalidArgument` when
-    ///   the file is missing or not a valid model or has an input Swerve cannot serve, `internal`
-    ///   otherwise).
-    static func load(runtime: ORTRuntime, modelPath: String) throws(SwerveError) -> ONNXRuntimeSession {
-        let api = runtime.api
+    /// The options every session is created with (released by the caller).
+    static func makeSessionOptions(_ api: ORTAPI) throws(SwerveError) -> OpaquePointer? {
         var sessionOptions: OpaquePointer?
         try api.check(api.createSessionOptions(&sessionOptions), "creating session options")
-        // The session keeps its own copy of the options.
-        defer { api.releaseSessionOptions(sessionOptions) }
+        do throws(SwerveError) {
+            try configure(sessionOptions, api)
+        } catch {
+            api.releaseSessionOptions(sessionOptions)
+            throw error
+        }
+        return sessionOptions
+    }
+
+    private static func configure(_ sessionOptions: OpaquePointer?, _ api: ORTAPI) throws(SwerveError) {
         // No threads of its own: a session with its own pool of n threads started n - 1 of them,
         // and creating them was part of every load (dense_tiny: CreateSession 311 µs with a
         // 2-thread pool, 649 µs with 16, 256 µs on the global pools).
@@ -82,6 +77,26 @@ public final class ONNXRuntimeSession: ModelInstance, @unchecked Sendable {
         // classifier held 100 MB after a burst of 8-image batches); without it they come from
         // malloc, whose free memory the server gives back when requests stop (IdleMemoryRelease).
         try api.check(api.disableCpuMemArena(sessionOptions), "turning off the CPU memory arena")
+    }
+
+    deinit {
+        api.releaseSession(session)
+        api.releaseMemoryInfo(memoryInfo)
+        for binding in inputs.values { Glibc.free(binding.cName) }
+        for binding in outputs.values { Glibc.free(binding.cName) }
+        emptyBuffer.deallocate()
+    }
+
+    /// Creates a session for the model file at `modelPath`, running on the runtime's global thread
+    /// pools, and reads its signature.
+    /// - Throws: ``SwerveError`` "failed to load ONNX model at PATH: ..." (`invalidArgument` when
+    ///   the file is missing or not a valid model or has an input Swerve cannot serve, `internal`
+    ///   otherwise).
+    static func load(runtime: ORTRuntime, modelPath: String) throws(SwerveError) -> ONNXRuntimeSession {
+        let api = runtime.api
+        let sessionOptions = try makeSessionOptions(api)
+        // The session keeps its own copy of the options.
+        defer { api.releaseSessionOptions(sessionOptions) }
 
         var created: OpaquePointer?
         do {

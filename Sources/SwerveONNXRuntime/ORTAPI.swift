@@ -35,6 +35,7 @@ struct ORTAPI: Sendable {
         case getErrorCode = 1                     // OrtErrorCode GetErrorCode(const OrtStatus*)
         case getErrorMessage = 2                  // const char* GetErrorMessage(const OrtStatus*)
         case createSession = 7                    // (OrtEnv*, const char* path, const OrtSessionOptions*, OrtSession** out)
+        case createSessionFromArray = 8           // (OrtEnv*, const void* data, size_t len, const OrtSessionOptions*, OrtSession** out)
         case run = 9                              // (OrtSession*, const OrtRunOptions*, const char* const* inNames,
                                                   //  const OrtValue* const* in, size_t nIn, const char* const* outNames,
                                                   //  size_t nOut, OrtValue** out)
@@ -91,6 +92,7 @@ struct ORTAPI: Sendable {
     let getErrorCode: @convention(c) (Handle?) -> Int32
     let getErrorMessage: @convention(c) (Handle?) -> UnsafePointer<CChar>?
     let createSession: @convention(c) (Handle?, UnsafePointer<CChar>?, Handle?, Out<Handle?>) -> Status
+    let createSessionFromArray: @convention(c) (Handle?, UnsafeRawPointer?, Int, Handle?, Out<Handle?>) -> Status
     let run: @convention(c) (Handle?, Handle?, CNames, UnsafePointer<Handle?>?, Int, CNames, Int, Out<Handle?>) -> Status
     let createSessionOptions: @convention(c) (Out<Handle?>) -> Status
     let setSessionExecutionMode: @convention(c) (Handle?, Int32) -> Status
@@ -150,6 +152,7 @@ struct ORTAPI: Sendable {
         getErrorCode = try member(.getErrorCode)
         getErrorMessage = try member(.getErrorMessage)
         createSession = try member(.createSession)
+        createSessionFromArray = try member(.createSessionFromArray)
         run = try member(.run)
         createSessionOptions = try member(.createSessionOptions)
         setSessionExecutionMode = try member(.setSessionExecutionMode)
