@@ -6,7 +6,7 @@ import SwerveONNXRuntime
 
 /// Options shared by `serve` and `check`.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The model repository folder (Triton layout: <name>/<version>/model.onnx).", valueName: "dir"))
+    @Option(name: [.customLong("model-repository"), .customLong("model-store")], help: ArgumentHelp("The model repository folder (Triton layout: <name>/<version>/model.onnx); --model-store is Triton's other name for it.", valueName: "dir"))
     var modelRepository: String
 
     @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then the project's .venv, then the system loader.", valueName: "path"))
@@ -34,8 +34,9 @@ struct CommonOptions: ParsableArguments {
         try ImagePipeline(parameters: config.parameters.mapValues(\.stringValue))
     }
 
-    func bootstrapLogging() {
-        let level = logLevel
+    /// Logs to standard error at `level` (default: `--log-level`).
+    func bootstrapLogging(level: Logger.Level? = nil) {
+        let level = level ?? logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -18,6 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
+    @OptionGroup(title: "Triton's flags") var triton: TritonFlags
 
     @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 HTTP endpoint.", valueName: "port"))
     var httpPort: Int = 8000
@@ -34,14 +35,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest gRPC request message in bytes; larger ones get RESOURCE_EXHAUSTED.", valueName: "bytes"))
     var grpcMaxMessageSize: Int = 64 << 20
 
-    @Option(name: .long, help: ArgumentHelp("Port of the TorchServe-style inference API (/ping, /predictions); 0 turns it off.", valueName: "port"))
-    var torchservePort: Int = 8080
+    @Option(name: .customLong("torchserve-port"), help: ArgumentHelp("Port of the TorchServe-style inference API (/ping, /predictions); 0 turns it off. Default 8080, or off when another listener is given that port (--http-port=8080, as KServe runs Triton).", valueName: "port"))
+    var torchservePortFlag: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Port of the TorchServe-style management API (/models); 0 turns it off.", valueName: "port"))
-    var torchserveManagementPort: Int = 8081
+    @Option(name: .customLong("torchserve-management-port"), help: ArgumentHelp("Port of the TorchServe-style management API (/models); 0 turns it off. Default 8081, or off when another listener is given that port.", valueName: "port"))
+    var torchserveManagementPortFlag: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Port of the TensorFlow Serving REST endpoint (:predict); 0 turns it off.", valueName: "port"))
-    var tfservingPort: Int = 8501
+    @Option(name: .customLong("tfserving-port"), help: ArgumentHelp("Port of the TensorFlow Serving REST endpoint (:predict); 0 turns it off. Default 8501, or off when another listener is given that port.", valueName: "port"))
+    var tfservingPortFlag: Int?
 
     @Option(name: .long, help: ArgumentHelp("Threads of ONNX Runtime's one intra-op pool, shared by every model and instance (default: the CPUs this process may use).", valueName: "n"))
     var intraOpThreads: Int?
@@ -52,8 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds a SIGTERM/SIGINT waits for queued requests before failing them with 503 / UNAVAILABLE (requests already running always finish).", valueName: "seconds"))
     var exitTimeoutSecs: Double = 30
 
-    @Option(name: .long, help: ArgumentHelp("Port of the Prometheus metrics endpoint (/metrics); 0 turns it off.", valueName: "port"))
-    var metricsPort: Int = 8002
+    @Option(name: .customLong("metrics-port"), help: ArgumentHelp("Port of the Prometheus metrics endpoint (/metrics); 0 turns it off. Default 8002, or off when another listener is given that port.", valueName: "port"))
+    var metricsPortFlag: Int?
 
     @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics (true or false).", valueName: "bool"))
     var allowMetrics: Bool = true
@@ -80,10 +81,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let threads = intraOpThreads, threads < 1 { throw ValidationError("--intra-op-threads must be at least 1") }
         guard maxRequestSize > 0 else { throw ValidationError("--max-request-size must be positive") }
         guard exitTimeoutSecs >= 0, exitTimeoutSecs <= 86_400 else { throw ValidationError("--exit-timeout-secs must be between 0 and 86400") }
-        guard (0...65535).contains(torchservePort) else { throw ValidationError("--torchserve-port must be between 0 and 65535") }
-        guard (0...65535).contains(torchserveManagementPort) else { throw ValidationError("--torchserve-management-port must be between 0 and 65535") }
-        guard (0...65535).contains(tfservingPort) else { throw ValidationError("--tfserving-port must be between 0 and 65535") }
-        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
+        for (flag, port) in [("--torchserve-port", torchservePortFlag), ("--torchserve-management-port", torchserveManagementPortFlag),
+                             ("--tfserving-port", tfservingPortFlag), ("--metrics-port", metricsPortFlag)] {
+            if let port, !(0...65535).contains(port) { throw ValidationError("\(flag) must be between 0 and 65535") }
+        }
         guard repositoryPollSecs > 0 else { throw ValidationError("--repository-poll-secs must be positive") }
         if modelMemoryBudget != nil {
             guard modelControlMode == .lazy else {
@@ -95,17 +96,18 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        common.bootstrapLogging()
+        common.bootstrapLogging(level: triton.logLevel(over: common.logLevel))
         Malloc.keepRequestBuffers()
         let logger = Logger(label: "swerve")
         try PortCheck.ensureAvailable([
-            .init(name: "KServe v2 HTTP endpoint", flag: "--http-port", address: httpAddress, port: httpPort),
-            .init(name: "KServe v2 gRPC endpoint", flag: "--grpc-port", address: grpcAddress, port: grpcPort),
-            .init(name: "Prometheus metrics endpoint", flag: "--metrics-port", address: httpAddress, port: allowMetrics ? metricsPort : 0),
+            .init(name: "KServe v2 HTTP endpoint", flag: "--http-port", address: httpAddress, port: httpListenPort),
+            .init(name: "KServe v2 gRPC endpoint", flag: "--grpc-port", address: grpcAddress, port: grpcListenPort),
+            .init(name: "Prometheus metrics endpoint", flag: "--metrics-port", address: httpAddress, port: metricsPort),
             .init(name: "TensorFlow Serving REST endpoint", flag: "--tfserving-port", address: httpAddress, port: tfservingPort),
             .init(name: "TorchServe inference API", flag: "--torchserve-port", address: httpAddress, port: torchservePort),
             .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: httpAddress, port: torchserveManagementPort),
         ])
+        for listener in listenersGivingWay { logger.notice("\(listener): turned off; give it a port to serve it") }
         let backend = try common.makeBackend(intraOpThreads: intraOpThreads)
         let budget = CPUBudget.available()
         logger.info("ONNX Runtime \(backend.version) from \(backend.libraryPath); CPU budget \(budget); \(backend.intraOpThreads) intra-op threads shared by all models")
@@ -119,23 +121,23 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger)
         let server = InferenceServer(
             manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions),
-            controlMode: modelControlMode, startupModels: loadModel)
+            controlMode: modelControlMode, startupModels: loadModel, strictReadiness: triton.strictReadiness)
 
         // Services stop in reverse order: frontends first (requests in flight finish), models last.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: ModelUnloaderService(server: server)),
             .init(service: IdleMemoryReleaseService(logger: logger)),
         ]
-        if allowMetrics && metricsPort != 0 {
+        if metricsPort != 0 {
             let registry = PrometheusCollectorRegistry()
             var factory = PrometheusMetricsFactory(registry: registry)
             factory.defaultDurationHistogramBuckets = try histogramBuckets()
             MetricsSystem.bootstrap(factory)
             services.append(httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, logger: logger))
         }
-        if httpPort != 0 {
+        if httpListenPort != 0 {
             let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpPort, isLive: { server.isLive }, logger: logger))
+            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, logger: logger))
         }
         if torchservePort != 0 {
             let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
@@ -148,8 +150,8 @@ struct ServeCommand: AsyncParsableCommand {
             let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
             services.append(httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, logger: logger))
         }
-        if grpcPort != 0 {
-            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcPort, maxMessageSize: grpcMaxMessageSize)
+        if grpcListenPort != 0 {
+            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
             services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
         }
 

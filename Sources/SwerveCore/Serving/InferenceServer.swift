@@ -106,13 +106,20 @@ public final class InferenceServer: Sendable {
     public let controlMode: ModelControlMode
     /// Models to load at start in explicit mode (`*` for all).
     public let startupModels: [String]
+    /// Triton's `--strict-readiness`: true, ready only when every model is ready; false, ready
+    /// whenever the server answers; nil, ready once every model has been tried.
+    public let strictReadiness: Bool?
     private let started = Atomic<Bool>(false)
     /// Watches the repository's folder in lazy mode, so that models added or removed are noticed
     /// without a request (removed ones are unloaded).
     private let watcher = Mutex<RepositoryWatcher?>(nil)
 
     /// Creates the server surface over a model manager; in lazy mode the manager loads on demand.
-    public init(manager: ModelManager, info: ServerInfo = ServerInfo(), controlMode: ModelControlMode = .none, startupModels: [String] = []) {
+    public init(
+        manager: ModelManager, info: ServerInfo = ServerInfo(), controlMode: ModelControlMode = .none, startupModels: [String] = [],
+        strictReadiness: Bool? = nil
+    ) {
+        self.strictReadiness = strictReadiness
         self.manager = manager
         self.info = info
         self.controlMode = controlMode
@@ -181,7 +188,17 @@ public final class InferenceServer: Sendable {
 
     /// Every model has been tried and none is still loading; in lazy mode, the repository is
     /// indexed and the pinned models have been tried (loads on demand do not make it unready).
-    public var isReady: Bool { started.load(ordering: .acquiring) && (controlMode == .lazy || manager.isSettled) }
+    /// With ``strictReadiness`` true, also no model may have failed (Triton's strict readiness);
+    /// with false, the server is ready whenever it answers.
+    public var isReady: Bool {
+        if strictReadiness == false { return true }
+        let tried = started.load(ordering: .acquiring) && (controlMode == .lazy || manager.isSettled)
+        guard tried, strictReadiness == true else { return tried }
+        return !manager.statuses().contains {
+            if case .failed = $0.state { return true }
+            return false
+        }
+    }
 
     // MARK: - Repository index and model states
 
