@@ -15,7 +15,7 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let backend = try common.makeBackend()
         let check = RepositoryCheck(
-            repository: ModelRepository(root: common.modelRepository), backend: backend,
+            repository: common.repository, backend: backend,
             completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
             makePreprocessor: CommonOptions.makePreprocessor)
         let reports: [RepositoryCheck.ModelReport]

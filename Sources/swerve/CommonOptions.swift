@@ -9,6 +9,24 @@ struct CommonOptions: ParsableArguments {
     @Option(name: [.customLong("model-repository"), .customLong("model-store")], help: ArgumentHelp("The model repository folder (Triton layout: <name>/<version>/model.onnx); --model-store is Triton's other name for it.", valueName: "dir"))
     var modelRepository: String
 
+    @Option(name: .long, help: ArgumentHelp("Serve a model.onnx placed straight in the repository folder (KServe's storage layout, /mnt/models/model.onnx) as version 1 of this model.", valueName: "name"))
+    var defaultModelName: String?
+
+    /// The repository the flags name.
+    var repository: ModelRepository {
+        ModelRepository(root: modelRepository, defaultModelName: defaultModelName)
+    }
+
+    func validate() throws {
+        if let name = defaultModelName {
+            do {
+                try RepositoryPath.checkModelName(name)
+            } catch {
+                throw ValidationError("--default-model-name: \(SwerveError.clientMessage(error))")
+            }
+        }
+    }
+
     @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then the project's .venv, then the system loader.", valueName: "path"))
     var onnxruntimeLib: String?
 

@@ -113,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("ONNX Runtime \(backend.version) from \(backend.libraryPath); CPU budget \(budget); \(backend.intraOpThreads) intra-op threads shared by all models")
 
         let manager = ModelManager(
-            repository: ModelRepository(root: common.modelRepository), backend: backend,
+            repository: common.repository, backend: backend,
             options: ModelManagerOptions(
                 cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),

@@ -20,6 +20,23 @@ struct RepositoryTests {
         #expect(entries[0].configText == "max_batch_size: 0")
     }
 
+    /// A model.onnx straight in the root is version 1 of the default model name (whose version
+    /// folder is the root itself), beside the model folders; without the name it is ignored.
+    @Test func bareModelFileIsServedUnderTheDefaultModelName() throws {
+        let repo = try TemporaryRepository()
+        defer { repo.remove() }
+        try repo.addModel("folder")
+        FileManager.default.createFile(atPath: repo.root + "/model.onnx", contents: Data([1, 2, 3]))
+        let named = ModelRepository(root: repo.root, defaultModelName: "bare")
+        #expect(try named.scan().map(\.name) == ["bare", "folder"])
+        let bare = try #require(named.entry(named: "bare"))
+        #expect(bare.versions == [1])
+        #expect(bare.versionPath(1) == repo.root)
+        #expect(named.entry(named: "folder")?.versionPath(1) == repo.root + "/folder/1")
+        #expect(try ModelRepository(root: repo.root).scan().map(\.name) == ["folder"])
+        #expect(ModelRepository(root: repo.root).entry(named: "bare") == nil)
+    }
+
     /// A missing repository folder is a clear error.
     @Test func missingRepositoryIsNotFound() {
         let error = #expect(throws: SwerveError.self) { try ModelRepository(root: "/nonexistent/swerve").scan() }

@@ -155,3 +155,29 @@ def test_default_ports_yield_to_a_port_given_to_another_listener(tiny, logs):
     finally:
         process.terminate()
         assert process.wait(30) == 0
+
+
+@pytest.mark.parametrize("mode", ["none", "lazy"])
+def test_a_bare_model_file_is_served_under_the_default_model_name(tiny, tmp_path, logs, mode):
+    """KServe's storage initializer leaves a single /mnt/models/model.onnx: with
+    --default-model-name it is that model's version 1, answered correctly, and nothing is written
+    into the folder."""
+    import shutil
+    mnt = tmp_path / "mnt-models"
+    mnt.mkdir()
+    shutil.copyfile(tiny.path(0), mnt / "model.onnx")
+    srv = SwerveServer(mnt, logs / f"bare-{mode}.log", ("--default-model-name", "kserve-model", "--model-control-mode", mode)).start()
+    try:
+        renamed = mm.Models(mnt, ["kserve-model"], tiny.hidden[:1], tiny.file_bytes[:1], tiny.inputs[:1], tiny.expected[:1])
+        infer_http(httpclient.InferenceServerClient(f"127.0.0.1:{srv.port}"), renamed, 0)
+        rows = {r["name"]: r for r in mm.repository_index(srv.port)}
+        assert rows["kserve-model"]["state"] == "READY" and rows["kserve-model"]["version"] == "1", rows
+        assert sorted(p.name for p in mnt.iterdir()) == ["model.onnx"], "something was written into the model folder"
+    finally:
+        srv.stop_and_check()
+
+
+def test_a_default_model_name_that_is_not_a_folder_name_is_refused(tiny):
+    result = subprocess.run([str(swerve_binary()), "serve", f"--model-store={tiny.root}", "--default-model-name", "../x"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 64 and "--default-model-name" in result.stderr, result

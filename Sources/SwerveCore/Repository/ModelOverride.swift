@@ -104,7 +104,7 @@ public struct ModelOverride: Sendable {
             guard let entry = ModelRepository(root: root).entry(named: name), !entry.versions.isEmpty else {
                 throw SwerveError.invalid("the uploaded files hold no numeric version folder (use 'file:1/\(modelFilename)')")
             }
-            return (ModelRepository.Entry(name: entry.name, path: entry.path, versions: entry.versions, configText: nil), parsed)
+            return (ModelRepository.Entry(name: entry.name, path: entry.path, versions: entry.versions, configText: nil, isBare: entry.isBare), parsed)
         } catch {
             try? fm.removeItem(atPath: root)
             throw error

@@ -16,17 +16,27 @@ public struct ModelRepository: Sendable {
         /// Names, sizes and modification times of the files in the version folders, so a poll
         /// notices a model file that appeared or changed.
         public var fingerprint: String = ""
+        /// A model file straight in the repository's root, served as version 1 under
+        /// ``ModelRepository/defaultModelName``: its model folder is also its version folder.
+        public var isBare = false
 
         /// The folder of one version.
-        public func versionPath(_ version: Int) -> String { path + "/" + String(version) }
+        public func versionPath(_ version: Int) -> String { isBare ? path : path + "/" + String(version) }
     }
 
     /// The repository's root folder.
     public var root: String
+    /// The name a bare `model.onnx` in the root is served under (KServe's storage initializer puts
+    /// a single model there; Triton cannot serve that layout), or nil to ignore such a file.
+    public var defaultModelName: String?
+
+    /// The file a bare model is read from.
+    static let bareModelFilename = "model.onnx"
 
     /// Creates a repository rooted at `root`.
-    public init(root: String) {
+    public init(root: String, defaultModelName: String? = nil) {
         self.root = root
+        self.defaultModelName = defaultModelName
     }
 
     /// Lists the model folders, sorted by name. Hidden folders and files are ignored.
@@ -38,10 +48,29 @@ public struct ModelRepository: Sendable {
             throw SwerveError.notFound("model repository '\(root)' does not exist or is not a folder")
         }
         let names = try fm.contentsOfDirectory(atPath: root).sorted()
-        return names.compactMap { name in
+        var entries = names.compactMap { name -> Entry? in
             guard !name.hasPrefix(".") else { return nil }
             return entry(named: name)
         }
+        if let bare = bareEntry(), !entries.contains(where: { $0.name == bare.name }) {
+            entries.append(bare)
+            entries.sort { $0.name < $1.name }
+        }
+        return entries
+    }
+
+    /// The bare model in the root, when ``defaultModelName`` is set and `model.onnx` is there.
+    private func bareEntry() -> Entry? {
+        guard let name = defaultModelName else { return nil }
+        let file = root + "/" + Self.bareModelFilename
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDir), !isDir.boolValue else { return nil }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+        let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return Entry(
+            name: name, path: root, versions: [1], configText: try? String(contentsOfFile: root + "/config.pbtxt", encoding: .utf8),
+            fingerprint: "\(Self.bareModelFilename):\(size):\(modified);", isBare: true)
     }
 
     /// Reads one model folder, or `nil` when there is no folder of that name.
@@ -50,7 +79,9 @@ public struct ModelRepository: Sendable {
         let fm = FileManager.default
         let path = root + "/" + name
         var isDir: ObjCBool = false
-        guard fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else { return nil }
+        guard fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+            return name == defaultModelName ? bareEntry() : nil
+        }
         let children = (try? fm.contentsOfDirectory(atPath: path)) ?? []
         let versions = children.compactMap { child -> Int? in
             guard let version = Self.parseVersion(child) else { return nil }
