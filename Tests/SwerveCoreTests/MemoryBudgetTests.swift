@@ -47,7 +47,16 @@ struct MemoryBudgetTests {
     /// budget instead, and both requests are answered.
     @Test func busyVersionIsNotEvicted() async throws {
         let gate = GatedModel()
-        try await helper.withLazyServer(["busy": gate.model.taking(100), "new": .identity().taking(100)], budget: 150) { server, backend, repo in
+        // Runs of a millisecond are too slow for the inline path, so the held run blocks one of the
+        // pool's executor threads, not one of Swift's two cooperative threads (which parallel
+        // tests holding runs of their own could otherwise use up).
+        var busy = gate.model.taking(100)
+        let gatedRun = busy.run
+        busy.run = { inputs, outputs in
+            Thread.sleep(forTimeInterval: 0.001)
+            return try gatedRun(inputs, outputs)
+        }
+        try await helper.withLazyServer(["busy": busy, "new": .identity().taking(100)], budget: 150) { server, backend, repo in
             _ = try await server.infer(helper.request("busy"))
             gate.close()
             let held = Task { try await server.infer(helper.request("busy")) }

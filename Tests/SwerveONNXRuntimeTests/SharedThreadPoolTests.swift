@@ -18,8 +18,8 @@ struct SharedThreadPoolTests {
         let sessions = try (0..<100).map { _ in try backend.loadInstance(modelPath: path, options: options) }
         let after = try Self.threadCount()
         // A pool per session started 2 threads each (200 in all). The slack is for threads that
-        // tests running alongside start meanwhile.
-        #expect(after - before < 20, "threads went from \(before) to \(after) while 100 sessions loaded")
+        // tests running alongside start meanwhile (29 seen in a full `swift test` on 2 cores).
+        #expect(after - before < 60, "threads went from \(before) to \(after) while 100 sessions loaded")
 
         for (index, session) in sessions.enumerated() {
             let x = (0..<6).map { Float(index * 10 + $0) }

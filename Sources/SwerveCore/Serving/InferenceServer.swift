@@ -155,8 +155,9 @@ public final class InferenceServer: Sendable {
             let watcher = try RepositoryWatcher(root: manager.repository.root) { change in
                 Task {
                     switch change {
-                    case .appeared(let name): try? await manager.refresh(name)
-                    case .disappeared(let name): await manager.forget(name)
+                    // A change is a hint: the folder is read again, and a model is unloaded only
+                    // when its folder is really gone (refresh throws notFound then, and forgets it).
+                    case .appeared(let name), .disappeared(let name): try? await manager.refresh(name)
                     case .rootChanged: _ = try? manager.indexRepository(pinning: [])
                     }
                 }
