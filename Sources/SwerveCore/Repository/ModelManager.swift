@@ -84,7 +84,8 @@ public final class ModelManager: Sendable {
 
     // MARK: - Loading
 
-    /// Loads every model of the repository, two at a time; failures are recorded, not thrown.
+    /// Loads every model of the repository (two models in progress, their loads one at a time through
+    /// ``LoadGate``); failures are recorded, not thrown.
     /// - Throws: only when the repository itself cannot be read.
     public func loadAll() async throws {
         let names = try repository.scan().map(\.name)
