@@ -34,6 +34,21 @@ struct MemoryBudgetTests {
         }
     }
 
+    /// A version loaded but not yet ready counts against the budget: loading a model's two
+    /// versions through the repository API makes room for both, not only for the one loading.
+    @Test func versionsNotYetPublishedCountAgainstTheBudget() async throws {
+        try await helper.withLazyServer(["old": .identity().taking(100), "two": .identity().taking(100)], budget: 250, setUp: { repo in
+            try repo.addModel("old")
+            try repo.addModel("two", versions: [1, 2], config: "version_policy: { all: {} }")
+        }) { server, backend, repo in
+            _ = try await server.infer(helper.request("old"))
+            try await server.manager.load("two")
+            #expect(server.readyVersions("two") == [1, 2])
+            #expect(server.modelStatuses(model: "old").map(\.state) == [.evicted], "version 2's load made room for version 1 too")
+            #expect(server.manager.loadedBytes == 200)
+        }
+    }
+
     /// Each version reports the memory its load measured, in its statistics and the index.
     @Test func measuredMemoryIsReported() async throws {
         try await helper.withLazyServer(["m": .identity().taking(12_345)]) { server, backend, repo in

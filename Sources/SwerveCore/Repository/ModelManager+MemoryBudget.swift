@@ -2,7 +2,8 @@ import Foundation
 
 /// Loading within the memory budget (`--model-memory-budget`): each load runs alone and measures
 /// what it took; before it, and again once its real size is known, the least recently used
-/// versions that are neither pinned nor busy are evicted until the loaded versions fit.
+/// versions that are neither pinned nor busy are evicted until the loaded versions fit. Versions
+/// loaded but not yet ready (``ModelManager/unpublishedBytes``) count as loaded.
 ///
 /// A version with a request queued or running is never evicted (``InstancePool/retireIfIdle()``
 /// decides that atomically), so no request fails because of an eviction: one that found its
@@ -50,6 +51,7 @@ extension ModelManager {
             throw error
         }
         await makeRoom(for: served.memoryBytes, sparing: name)
+        unpublishedBytes.withLock { $0[ObjectIdentifier(served)] = served.memoryBytes }
         return served
     }
 
@@ -87,8 +89,9 @@ extension ModelManager {
     /// versions and `bytes` more fit in the budget, or nothing more can go.
     func makeRoom(for bytes: Int, sparing name: String) async {
         guard let budget = options.memoryBudget else { return }
+        let unpublished = unpublishedBytes.withLock { $0.values.reduce(0, +) }
         let evicted: [(name: String, served: ServedVersion)] = models.withLock { models in
-            var loaded = 0
+            var loaded = unpublished
             var candidates: [(name: String, served: ServedVersion, lastUsed: UInt64)] = []
             for (model, slot) in models {
                 for state in slot.versions.values {
@@ -130,8 +133,14 @@ extension ModelManager {
 
     /// Records a version that became ready: its memory gauge and the totals.
     func published(_ served: ServedVersion) {
+        settled(served)
         ModelLoadMetrics.versionMemory(model: served.name, version: served.version).record(served.memoryBytes)
         recordMemoryTotals()
+    }
+
+    /// Stops counting a loaded version as unpublished: it was published, or dropped unpublished.
+    func settled(_ served: ServedVersion) {
+        unpublishedBytes.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(served)) }
     }
 
     /// The bytes every loaded version took, by the measurements of their loads.

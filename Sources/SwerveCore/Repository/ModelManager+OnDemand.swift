@@ -208,6 +208,8 @@ extension ModelManager {
             if kept {
                 published(served)
                 logger.info("loaded model '\(name)' version \(version) on demand (\(ByteCount.describe(served.memoryBytes)))")
+            } else {
+                settled(served)
             }
             if let retired { await retire(name, [retired]) }
         case .failure(let error) where folderGone:

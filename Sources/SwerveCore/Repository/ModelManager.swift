@@ -63,6 +63,10 @@ public final class ModelManager: Sendable {
     let models = Mutex<[String: ModelSlot]>([:])
     /// Lets one load run at a time.
     let loadGate = LoadGate()
+    /// The sizes of versions loaded within the budget but not yet published (ready) in
+    /// ``models``: the budget counts them, so that the next load, which may start before they
+    /// are published, makes room for them too.
+    let unpublishedBytes = Mutex<[ObjectIdentifier: Int]>([:])
     /// Models pinned by name (`--load-model` in lazy mode; `*` pins every model): never evicted.
     let pinnedNames = Mutex<Set<String>>([])
     private let onDemand = Atomic<Bool>(false)
