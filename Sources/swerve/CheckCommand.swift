@@ -13,9 +13,8 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() async throws {
-        let backend = try common.makeBackend()
         let check = RepositoryCheck(
-            repository: common.repository, backend: backend,
+            repository: common.repository, backends: try common.makeBackends().set,
             completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
             makePreprocessor: CommonOptions.makePreprocessor)
         let reports: [RepositoryCheck.ModelReport]

@@ -47,6 +47,13 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
+    /// ONNX Runtime (opened now: the server needs it) and every other runtime, whose libraries
+    /// open on their first model's load.
+    func makeBackends(intraOpThreads: Int? = nil) throws -> (onnxRuntime: ONNXRuntimeBackend, set: BackendSet) {
+        let onnxRuntime = try makeBackend(intraOpThreads: intraOpThreads)
+        return (onnxRuntime, BackendSet([onnxRuntime]))
+    }
+
     /// Builds a model's image pipeline from its config parameters (nil when it declares none).
     static let makePreprocessor: @Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)? = { config in
         try ImagePipeline(parameters: config.parameters.mapValues(\.stringValue))

@@ -108,12 +108,12 @@ struct ServeCommand: AsyncParsableCommand {
             .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: httpAddress, port: torchserveManagementPort),
         ])
         for listener in listenersGivingWay { logger.notice("\(listener): turned off; give it a port to serve it") }
-        let backend = try common.makeBackend(intraOpThreads: intraOpThreads)
+        let (backend, backends) = try common.makeBackends(intraOpThreads: intraOpThreads)
         let budget = CPUBudget.available()
         logger.info("ONNX Runtime \(backend.version) from \(backend.libraryPath); CPU budget \(budget); \(backend.intraOpThreads) intra-op threads shared by all models")
 
         let manager = ModelManager(
-            repository: common.repository, backend: backend,
+            repository: common.repository, backends: backends,
             options: ModelManagerOptions(
                 cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),

@@ -8,11 +8,17 @@ public struct InstanceOptions: Sendable, Equatable {
     public var intraOpThreads: Int
     /// Threads the backend may use to run independent operators of this instance at once.
     public var interOpThreads: Int
+    /// The configuration the user gave (config.pbtxt or a repository API's override), before it is
+    /// completed from the model; nil when there is none. Backends whose model files do not declare
+    /// their inputs and outputs (TorchScript) read them here, others their parameters (a
+    /// SavedModel's `signature_def`).
+    public var config: Inference_ModelConfig?
 
     /// Creates instance options.
-    public init(intraOpThreads: Int = 1, interOpThreads: Int = 1) {
+    public init(intraOpThreads: Int = 1, interOpThreads: Int = 1, config: Inference_ModelConfig? = nil) {
         self.intraOpThreads = intraOpThreads
         self.interOpThreads = interOpThreads
+        self.config = config
     }
 }
 

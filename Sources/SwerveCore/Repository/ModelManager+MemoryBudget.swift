@@ -79,6 +79,7 @@ extension ModelManager {
 
     /// The size of a version's model file, or 0 when it cannot be read (the load will say why).
     private func fileSize(entry: ModelRepository.Entry, version: Int, parsed: ModelConfigText.Parsed?) -> Int {
+        let backend = (try? backends.select(config: parsed?.config, versionPath: entry.versionPath(version))) ?? backends.primary
         let filename = parsed.flatMap { $0.config.defaultModelFilename.isEmpty ? nil : $0.config.defaultModelFilename }
             ?? backend.defaultModelFilename
         let attributes = try? FileManager.default.attributesOfItem(atPath: entry.versionPath(version) + "/" + filename)

@@ -53,8 +53,10 @@ public struct ModelManagerOptions: Sendable {
 public final class ModelManager: Sendable {
     /// The repository models come from.
     public let repository: ModelRepository
-    /// The backend that loads and runs them.
-    public let backend: any InferenceBackend
+    /// The runtimes that load and run them, one picked per version (``BackendSet/select(config:versionPath:)``).
+    public let backends: BackendSet
+    /// The default runtime (ONNX Runtime in the server), named in messages about missing files.
+    public var backend: any InferenceBackend { backends.primary }
     /// The manager's settings.
     public let options: ModelManagerOptions
     let logger: Logger
@@ -78,12 +80,17 @@ public final class ModelManager: Sendable {
     }
 
     /// Creates a manager; nothing is loaded until ``loadAll()`` or ``load(_:override:)``.
-    public init(repository: ModelRepository, backend: any InferenceBackend, options: ModelManagerOptions = .init(), logger: Logger) {
+    public init(repository: ModelRepository, backends: BackendSet, options: ModelManagerOptions = .init(), logger: Logger) {
         self.repository = repository
-        self.backend = backend
+        self.backends = backends
         self.options = options
         self.logger = logger
-        loader = VersionLoader(backend: backend, options: options, logger: logger)
+        loader = VersionLoader(backends: backends, options: options, logger: logger)
+    }
+
+    /// Creates a manager that loads every model with one runtime.
+    public convenience init(repository: ModelRepository, backend: any InferenceBackend, options: ModelManagerOptions = .init(), logger: Logger) {
+        self.init(repository: repository, backends: BackendSet([backend]), options: options, logger: logger)
     }
 
     // MARK: - Loading

@@ -26,17 +26,17 @@ public struct RepositoryCheck: Sendable {
     }
 
     let repository: ModelRepository
-    let backend: any InferenceBackend
+    let backends: BackendSet
     let completion: ModelConfigCompletion
     let makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)?
 
-    /// Creates a check of `repository` with `backend`; `makePreprocessor` checks image settings.
+    /// Creates a check of `repository` with `backends`; `makePreprocessor` checks image settings.
     public init(
-        repository: ModelRepository, backend: any InferenceBackend, completion: ModelConfigCompletion,
+        repository: ModelRepository, backends: BackendSet, completion: ModelConfigCompletion,
         makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)? = nil
     ) {
         self.repository = repository
-        self.backend = backend
+        self.backends = backends
         self.completion = completion
         self.makePreprocessor = makePreprocessor
     }
@@ -59,7 +59,7 @@ public struct RepositoryCheck: Sendable {
         }
         let versions = VersionPolicy(parsed?.config.versionPolicy ?? .init()).select(from: entry.versions)
         if entry.versions.isEmpty {
-            report.problem = "no version folder: put the model file at \(entry.path)/1/\(backend.defaultModelFilename)"
+            report.problem = "no version folder: put the model file (\(backends.modelFilenames)) at \(entry.path)/1/"
             return report
         }
         if versions.isEmpty {
@@ -67,12 +67,13 @@ public struct RepositoryCheck: Sendable {
             return report
         }
         for version in versions {
-            let filename = parsed.flatMap { $0.config.defaultModelFilename.isEmpty ? nil : $0.config.defaultModelFilename }
-                ?? backend.defaultModelFilename
-            let path = entry.versionPath(version) + "/" + filename
             var versionReport = VersionReport(version: version, io: nil, unsupportedOutputs: [], problem: nil)
             do {
-                let instance = try backend.loadInstance(modelPath: path, options: InstanceOptions())
+                let backend = try backends.select(config: parsed?.config, versionPath: entry.versionPath(version))
+                let filename = parsed.flatMap { $0.config.defaultModelFilename.isEmpty ? nil : $0.config.defaultModelFilename }
+                    ?? backend.defaultModelFilename
+                let path = entry.versionPath(version) + "/" + filename
+                let instance = try backend.loadInstance(modelPath: path, options: InstanceOptions(config: parsed?.config))
                 versionReport.unsupportedOutputs = instance.signature.unsupportedOutputs
                 let completed = try completion.complete(parsed, modelName: entry.name, signature: instance.signature, backend: backend)
                 _ = try makePreprocessor?(completed.config)

@@ -10,13 +10,14 @@ import Logging
 /// has been given back, less the bytes before. The model manager runs one load at a time, so the
 /// difference is this version's (requests running meanwhile add their short-lived buffers).
 struct VersionLoader: Sendable {
-    let backend: any InferenceBackend
+    let backends: BackendSet
     let options: ModelManagerOptions
     let logger: Logger
 
     /// Loads `version` of `entry` with the configuration `parsed` (nil: none given).
     /// - Throws: ``SwerveError`` saying what is wrong with the file or the configuration.
     func load(entry: ModelRepository.Entry, version: Int, parsed: ModelConfigText.Parsed?) async throws -> ServedVersion {
+        let backend = try backends.select(config: parsed?.config, versionPath: entry.versionPath(version))
         let filename = parsed.flatMap { $0.config.defaultModelFilename.isEmpty ? nil : $0.config.defaultModelFilename }
             ?? backend.defaultModelFilename
         try RepositoryPath.checkFileName(filename, field: "default_model_filename")
@@ -28,8 +29,7 @@ struct VersionLoader: Sendable {
         let groups = parsed?.config.instanceGroup ?? []
         let instanceCount = max(1, groups.reduce(0) { $0 + max(1, Int($1.count)) })
         let threads = options.intraOpThreads ?? max(1, options.cpuBudget / instanceCount)
-        let instanceOptions = InstanceOptions(intraOpThreads: threads, interOpThreads: 1)
-        let backend = self.backend
+        let instanceOptions = InstanceOptions(intraOpThreads: threads, interOpThreads: 1, config: parsed?.config)
         let name = entry.name
 
         let first = try await Blocking.run { try backend.loadInstance(modelPath: modelPath, options: instanceOptions) }
