@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(libb64-0d libjpeg62-turbo-dev libpng-dev python3-torch python3-pip curl)
+debian_packages=(libb64-0d libjpeg62-turbo-dev libpng-dev python3-torch python3-torchvision python3-pip curl)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -25,4 +25,20 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r requirements.txt
   echo "$want" > "$stamp"
+fi
+
+# The optional runtimes (TensorFlow, libtorch) in .venv-frameworks; see requirements-frameworks.txt.
+# SWERVE_NO_FRAMEWORKS=1 skips them (ONNX models only).
+torch_version=2.15.0
+if [ "${SWERVE_NO_FRAMEWORKS:-0}" != 1 ]; then
+  stamp=.venv-frameworks/.requirements.sha256
+  want=$( (cat requirements-frameworks.txt; echo "torch==$torch_version") | sha256sum | cut -d' ' -f1)
+  if [ ! -x .venv-frameworks/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: creating .venv-frameworks (TensorFlow, libtorch: about 2.6 GB on disk)"
+    python3 -m venv .venv-frameworks
+    .venv-frameworks/bin/pip install -q --upgrade pip
+    .venv-frameworks/bin/pip install -q -r requirements-frameworks.txt
+    .venv-frameworks/bin/pip install -q --no-deps "torch==$torch_version"
+    echo "$want" > "$stamp"
+  fi
 fi
