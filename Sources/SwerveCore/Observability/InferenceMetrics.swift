@@ -1,8 +1,25 @@
 import Metrics
 
 /// The metrics of one model version, named as Triton names them so existing dashboards work,
-/// plus latency histograms (request, queue, compute) that Triton users have long asked for.
-/// Recorded through swift-metrics; whichever backend the process bootstraps exports them.
+/// plus latency histograms (request, queue, compute) that Triton users have long asked for and a
+/// gauge of the requests in flight, the one to scale replicas on. Recorded through swift-metrics;
+/// whichever backend the process bootstraps exports them.
+///
+/// The two gauges, both updated as requests move (not when they finish, as Triton's per-model
+/// counters are):
+/// - `nv_inference_pending_request_count`: requests waiting in the version's queue for an
+///   instance; incremented when one is queued, decremented when an instance takes it or it leaves
+///   the queue otherwise (timed out, cancelled, failed at shutdown).
+/// - `swerve_inference_requests_in_flight`: requests the version has accepted and not yet
+///   answered: decoding their images, queued, running, or postprocessing. It counts queued and
+///   running work alike, so summed over a pod's models it is the pod's load.
+///
+/// `swerve_inference_queue_duration_seconds` observes every request that reached the version's
+/// queue, whatever became of it: the wait until an instance took it (0 when one was free), or
+/// until it timed out, was cancelled or failed at shutdown. A queue that times requests out thus
+/// shows its waits instead of hiding them; requests refused at the door (queue full, version
+/// unloading) never waited and are not observed. Triton's `nv_inference_queue_duration_us`, like
+/// the statistics extension's queue duration, counts successful requests only.
 struct InferenceMetrics: Sendable {
     /// Metric names shared with the exporters and tests.
     enum Name {
@@ -16,6 +33,7 @@ struct InferenceMetrics: Sendable {
         static let computeInfer = "nv_inference_compute_infer_duration_us"
         static let computeOutput = "nv_inference_compute_output_duration_us"
         static let pending = "nv_inference_pending_request_count"
+        static let inFlight = "swerve_inference_requests_in_flight"
         static let requestHistogram = "swerve_inference_request_duration_seconds"
         static let queueHistogram = "swerve_inference_queue_duration_seconds"
         static let computeHistogram = "swerve_inference_compute_duration_seconds"
@@ -31,6 +49,7 @@ struct InferenceMetrics: Sendable {
     let computeInfer: Counter
     let computeOutput: Counter
     let pending: Meter
+    let inFlight: Meter
     let requestHistogram: Timer
     let queueHistogram: Timer
     let computeHistogram: Timer
@@ -47,6 +66,7 @@ struct InferenceMetrics: Sendable {
         computeInfer = Counter(label: Name.computeInfer, dimensions: dimensions)
         computeOutput = Counter(label: Name.computeOutput, dimensions: dimensions)
         pending = Meter(label: Name.pending, dimensions: dimensions)
+        inFlight = Meter(label: Name.inFlight, dimensions: dimensions)
         requestHistogram = Timer(label: Name.requestHistogram, dimensions: dimensions)
         queueHistogram = Timer(label: Name.queueHistogram, dimensions: dimensions)
         computeHistogram = Timer(label: Name.computeHistogram, dimensions: dimensions)
@@ -61,6 +81,7 @@ struct InferenceMetrics: Sendable {
             counter.destroy()
         }
         pending.destroy()
+        inFlight.destroy()
         for timer in [requestHistogram, queueHistogram, computeHistogram] { timer.destroy() }
     }
 }

@@ -115,14 +115,21 @@ final class StatisticsRecorder: Sendable {
         }
     }
 
-    /// Records a request that finished: successfully or not, and how long it waited in the queue.
+    /// Records how long a request waited in the queue before an instance took it or it left the
+    /// queue otherwise (timed out, cancelled, failed at shutdown); 0 when it ran at once.
+    func recordQueueWait(nanoseconds: UInt64) {
+        metrics.queueHistogram.recordNanoseconds(Int64(clamping: nanoseconds))
+    }
+
+    /// Records a request that finished: successfully or not, and how long it waited in the queue
+    /// (Triton's queue counter and statistics; the queue histogram is recorded by the pool when
+    /// the request leaves the queue, ``recordQueueWait(nanoseconds:)``).
     func recordRequest(success: Bool, totalNanoseconds: UInt64, queueNanoseconds: UInt64?) {
         (success ? metrics.success : metrics.failure).increment()
         metrics.requestDuration.increment(by: Int(totalNanoseconds / 1000))
         metrics.requestHistogram.recordNanoseconds(Int64(totalNanoseconds))
         if let queueNanoseconds {
             metrics.queueDuration.increment(by: Int(queueNanoseconds / 1000))
-            metrics.queueHistogram.recordNanoseconds(Int64(queueNanoseconds))
         }
         state.withLock { stats in
             if success {

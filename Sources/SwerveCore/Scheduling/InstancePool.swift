@@ -219,6 +219,7 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
             return nil
         }
         lock.unlock()
+        statistics.recordQueueWait(nanoseconds: 0)
         if Task.isCancelled || cancellation?.isCancelled == true {
             ask(release(index, executionNanoseconds: nil))
             throw SwerveError(.cancelled, "request cancelled by the client")
@@ -361,6 +362,7 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
         let drains = startsDrain()
         lock.unlock()
         if drains { finishDrain() }
+        if let job { statistics.recordQueueWait(nanoseconds: (clock.now - job.item.enqueued).nanoseconds) }
         job?.continuation.resume(throwing: SwerveError(.cancelled, "request cancelled by the client before it ran"))
     }
 
@@ -375,7 +377,9 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
         let drains = startsDrain()
         lock.unlock()
         if drains { finishDrain() }
+        let now = clock.now
         for job in abandoned {
+            statistics.recordQueueWait(nanoseconds: (now - job.item.enqueued).nanoseconds)
             job.continuation.resume(throwing: SwerveError.unavailable("the server is shutting down; model \(label) will not run this request"))
         }
     }
@@ -491,6 +495,7 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
         let now = clock.now
         for job in expired {
             let waited = now - job.item.enqueued
+            statistics.recordQueueWait(nanoseconds: waited.nanoseconds)
             // Counted as a failure once, by InferencePipeline, which receives this error.
             job.continuation.resume(
                 throwing: SwerveError(.deadlineExceeded, "request timed out after waiting \(waited.formatted(.units(allowed: [.milliseconds, .microseconds]))) in the queue of model \(label)"))
@@ -513,6 +518,8 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
 
     private func run(_ jobs: [Job], on instance: any ModelInstance) {
         let started = clock.now
+        let waits = jobs.map { (started - $0.item.enqueued).nanoseconds }
+        for wait in waits { statistics.recordQueueWait(nanoseconds: wait) }
         let batchSizes = jobs.map(\.item.batchSize)
         var timings = RunTimings()
         let result = Result { () throws -> [[NamedTensor]] in
@@ -523,8 +530,8 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
         switch result {
         case .success(let perRequest):
             statistics.recordExecution(batchSize: batchSizes.reduce(0, +), requests: jobs.count, timings: timings)
-            for (job, outputs) in zip(jobs, perRequest) {
-                job.continuation.resume(returning: Completed(outputs: outputs, queueNanoseconds: (started - job.item.enqueued).nanoseconds))
+            for ((job, outputs), wait) in zip(zip(jobs, perRequest), waits) {
+                job.continuation.resume(returning: Completed(outputs: outputs, queueNanoseconds: wait))
             }
         case .failure(let error):
             for job in jobs { job.continuation.resume(throwing: error) }

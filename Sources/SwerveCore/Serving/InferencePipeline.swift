@@ -7,10 +7,13 @@ enum InferencePipeline {
     ///   `unavailable` when the queue is full or the version retires, `cancelled`,
     ///   `deadlineExceeded`, or the backend's error.
     static func run(_ request: InferenceRequest, on served: ServedVersion) async throws -> InferenceResponse {
+        let statistics = served.pool.statistics
+        // In flight from here until answered, whatever the outcome (InferenceMetrics).
+        statistics.metrics.inFlight.increment()
+        defer { statistics.metrics.inFlight.decrement() }
         var request = request
         try await preprocess(&request, for: served)
         let start = ContinuousClock.now
-        let statistics = served.pool.statistics
         do {
             let outputNames = try RequestValidator.validate(request, against: served.io, modelName: served.name)
             let batchSize = served.io.maxBatchSize > 0 ? (request.inputs.first?.tensor.shape.first ?? 1) : 1
