@@ -23,6 +23,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 HTTP endpoint.", valueName: "port"))
     var httpPort: Int = 8000
 
+    @Option(name: .customLong("allow-kserve-v1"), help: ArgumentHelp("Also serve KServe's v1 protocol on the KServe v2 HTTP port (true or false): POST /v1/models/<m>:predict (TF Serving's request and answer), GET /v1/models/<m> ({\"name\", \"ready\"}) and GET /v1/models.", valueName: "bool"))
+    var allowKServeV1: Bool = false
+
     @Option(name: .long, help: ArgumentHelp("Address the HTTP endpoint listens on.", valueName: "address"))
     var httpAddress: String = "0.0.0.0"
 
@@ -136,7 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, logger: logger))
         }
         if httpListenPort != 0 {
-            let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
+            let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
             services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, logger: logger))
         }
         if torchservePort != 0 {

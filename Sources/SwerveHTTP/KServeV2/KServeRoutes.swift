@@ -9,11 +9,14 @@ extension HTTPField.Name {
     static let inferenceHeaderContentLength = HTTPField.Name("Inference-Header-Content-Length")!
 }
 
-/// The KServe v2 / Open Inference Protocol HTTP endpoints, translated onto ``InferenceServer``.
+/// The KServe v2 / Open Inference Protocol HTTP endpoints, translated onto ``InferenceServer``;
+/// with `servesV1`, KServe's v1 protocol beside them (``TFServingRoutes/addKServeV1Routes(to:)``).
 public struct KServeRoutes: Sendable {
     let server: InferenceServer
     let options: HTTPFrontendOptions
     let settings = FrontendSettings()
+    /// Whether KServe's v1 routes (`/v1/models…`) are served too.
+    let servesV1: Bool
 
     /// The extensions these routes implement, for server metadata.
     public static let extensions = [
@@ -22,18 +25,24 @@ public struct KServeRoutes: Sendable {
     ]
 
     /// Creates the routes over a server.
-    public init(server: InferenceServer, options: HTTPFrontendOptions) {
+    /// - Parameter servesV1: also serve KServe's v1 protocol (`:predict` and model status).
+    public init(server: InferenceServer, options: HTTPFrontendOptions, servesV1: Bool = false) {
         self.server = server
         self.options = options
+        self.servesV1 = servesV1
     }
 
-    /// Builds a router with every KServe v2 route and the KServe error format.
+    /// Builds a router with every KServe v2 route (and the v1 routes when asked) and the KServe
+    /// error format.
     public func makeRouter() -> Router<SwerveRequestContext> {
         let table = RouteTable(errorFormat: .kserve)
         addCoreRoutes(to: table)
         addRepositoryRoutes(to: table)
         addStatisticsRoutes(to: table)
         addExtensionRoutes(to: table)
+        if servesV1 {
+            TFServingRoutes(server: server, options: options).addKServeV1Routes(to: table)
+        }
         return table.router
     }
 

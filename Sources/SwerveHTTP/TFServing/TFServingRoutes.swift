@@ -50,7 +50,8 @@ public struct TFServingRoutes: Sendable {
         return table.router
     }
 
-    private func splitMethod(_ segment: String) throws -> (String, String) {
+    /// The model and the method of a `<model>:<method>` path segment.
+    func splitMethod(_ segment: String) throws -> (String, String) {
         guard let colon = segment.lastIndex(of: ":") else {
             throw SwerveError.invalid("missing method: POST to /v1/models/<model>:predict")
         }
@@ -126,7 +127,10 @@ public struct TFServingRoutes: Sendable {
 
     // MARK: - Predict
 
-    private func predict(
+    /// `:predict` on a model (version): the request's `instances` or `inputs` translated onto the
+    /// core and the answer back into `predictions` or `outputs`. Shared with KServe's v1 protocol
+    /// (``addKServeV1Routes(to:)``), which is this same translation.
+    func predict(
         _ request: Request, model: String, version: Int?, method: String, cancellation: CancellationSignal
     ) async throws -> Response {
         guard method == "predict" else {
