@@ -22,7 +22,8 @@ Models (all of them when no NAME is given):
                   "scores" follow neither convention, so they map in config order.
     identity      forward(x) -> x, scripted, for any element type; its config (FP32 [-1, 4])
                   is an example: tests write their own for each type.
-    inplace       forward(x) -> (x.add_(1)) * 2, scripted: writes to its input.
+    inplace       forward(x) -> x * 2 after adding 1 to x[0] in place, scripted: writes to its
+                  input through a view.
     list_out      forward(x) -> [x + 1, x * 2], scripted: returns List[Tensor].
     dict_out      forward(x) -> {"y": x}, scripted: returns Dict[str, Tensor], which cannot be served.
     resnet50      torchvision.models.resnet50() with random weights (seed 0), traced on CPU:
@@ -91,7 +92,8 @@ class Identity(torch.nn.Module):
 
 class InPlace(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.add_(1) * 2
+        x[0].add_(1)  # through a view of the first row
+        return x * 2
 
 
 class ListOut(torch.nn.Module):
