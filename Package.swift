@@ -53,6 +53,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // PyTorch backend: TorchScript models through a small C shim over libtorch (native/torch_shim,
+        // built by scripts/build_torch_shim.sh), opened at run time; no torch needed to build.
+        .target(
+            name: "SwerveTorch",
+            dependencies: [
+                "SwerveCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP frontends on Hummingbird: KServe v2 (JSON and binary), TorchServe inference and
         // management, TF Serving REST and Prometheus metrics, with helpers they share in Shared/.
         .target(
@@ -143,6 +153,14 @@ let package = Package(
         .testTarget(
             name: "SwerveONNXRuntimeTests",
             dependencies: ["SwerveCore", "SwerveONNXRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwerveTorchTests",
+            dependencies: [
+                "SwerveCore", "SwerveTorch",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
