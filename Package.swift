@@ -133,6 +133,7 @@ let package = Package(
             dependencies: [
                 "SwerveCore",
                 "SwerveONNXRuntime",
+                "SwerveTorch",
                 "SwerveHTTP",
                 "SwerveGRPC",
                 "SwerveImage",

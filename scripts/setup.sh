@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(libb64-0d libjpeg62-turbo-dev libpng-dev python3-torch python3-torchvision python3-pip curl)
+debian_packages=(libb64-0d libjpeg62-turbo-dev libpng-dev python3-torch python3-torchvision python3-pip curl g++)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -41,4 +41,6 @@ if [ "${SWERVE_NO_FRAMEWORKS:-0}" != 1 ]; then
     .venv-frameworks/bin/pip install -q --no-deps "torch==$torch_version"
     echo "$want" > "$stamp"
   fi
+  # Swerve's C shim over libtorch (.build-native/libswerve_torch_shim.so), against the wheel's headers.
+  scripts/build_torch_shim.sh
 fi

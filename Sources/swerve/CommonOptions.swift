@@ -3,6 +3,7 @@ import Logging
 import SwerveCore
 import SwerveImage
 import SwerveONNXRuntime
+import SwerveTorch
 
 /// Options shared by `serve` and `check`.
 struct CommonOptions: ParsableArguments {
@@ -30,6 +31,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then the project's .venv, then the system loader.", valueName: "path"))
     var onnxruntimeLib: String?
 
+    @Option(name: .long, help: ArgumentHelp("Path of Swerve's libtorch shim, libswerve_torch_shim.so (pytorch_libtorch models; scripts/setup.sh builds it). Otherwise: $SWERVE_TORCH_SHIM, then the project's .build-native. Opened when the first TorchScript model loads.", valueName: "path"))
+    var torchShim: String?
+
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: Logger.Level = .info
 
@@ -47,11 +51,14 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    /// ONNX Runtime (opened now: the server needs it) and every other runtime, whose libraries
-    /// open on their first model's load.
+    /// ONNX Runtime (opened now: the server needs it) and libtorch, whose shim opens when its
+    /// first model loads. Each runtime has one intra-op pool for all its models, sized from the
+    /// same CPU budget (``CPUBudget``).
     func makeBackends(intraOpThreads: Int? = nil) throws -> (onnxRuntime: ONNXRuntimeBackend, set: BackendSet) {
-        let onnxRuntime = try makeBackend(intraOpThreads: intraOpThreads)
-        return (onnxRuntime, BackendSet([onnxRuntime]))
+        let threads = intraOpThreads ?? CPUBudget.available()
+        let onnxRuntime = try makeBackend(intraOpThreads: threads)
+        let torch = TorchBackend(shimPath: torchShim, threads: threads, logger: Logger(label: "swerve.torch"))
+        return (onnxRuntime, BackendSet([onnxRuntime, torch]))
     }
 
     /// Builds a model's image pipeline from its config parameters (nil when it declares none).
