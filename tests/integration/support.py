@@ -102,8 +102,10 @@ class SwerveServer:
 
     def __init__(self, repository: Path, log_path: Path, extra_args: tuple[str, ...] = (),
                  onnxruntime_lib: bool = True, env: dict | None = None,
-                 ready_path: str = "/v2/health/ready"):
+                 ready_path: str = "/v2/health/ready", binary: Path | None = None, cwd: Path | None = None):
         self.ready_path = ready_path
+        self.binary = binary
+        self.cwd = cwd
         self.repository = Path(repository)
         self.log_path = Path(log_path)
         self.extra_args = tuple(extra_args)
@@ -115,7 +117,7 @@ class SwerveServer:
     # -- life cycle -------------------------------------------------------------------------
 
     def command(self) -> list[str]:
-        cmd = [str(swerve_binary()), "serve", "--model-repository", str(self.repository),
+        cmd = [str(self.binary or swerve_binary()), "serve", "--model-repository", str(self.repository),
                "--http-port", str(self.port), "--http-address", "127.0.0.1", "--log-level", "info"]
         cmd += extra_listener_args()
         if self.onnxruntime_lib:
@@ -123,7 +125,7 @@ class SwerveServer:
         return cmd + list(self.extra_args)
 
     def start(self) -> "SwerveServer":
-        binary = swerve_binary()
+        binary = self.binary or swerve_binary()
         assert binary.exists(), (f"swerve binary not found at {binary}: build it with "
                                  "`swift build --product swerve` or set SWERVE_BIN")
         for attempt in range(3):  # the free port may be taken between the probe and the bind
@@ -132,7 +134,7 @@ class SwerveServer:
             log.write(f"$ {' '.join(self.command())}\n".encode())
             log.flush()
             self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, env=self.env)
+                                            stdin=subprocess.DEVNULL, env=self.env, cwd=self.cwd)
             log.close()
             if self._wait_ready():
                 return self
