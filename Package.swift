@@ -53,6 +53,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // TensorFlow SavedModel backend: opens the tensorflow-cpu wheel's libtensorflow_cc at run time,
+        // no headers needed; reads signatures with swift-protobuf code generated from proto/tensorflow.
+        .target(
+            name: "SwerveTensorFlow",
+            dependencies: [
+                "SwerveCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Generated/README.md"],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP frontends on Hummingbird: KServe v2 (JSON and binary), TorchServe inference and
         // management, TF Serving REST and Prometheus metrics, with helpers they share in Shared/.
         .target(
@@ -143,6 +155,14 @@ let package = Package(
         .testTarget(
             name: "SwerveONNXRuntimeTests",
             dependencies: ["SwerveCore", "SwerveONNXRuntime"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwerveTensorFlowTests",
+            dependencies: [
+                "SwerveCore", "SwerveTensorFlow",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
