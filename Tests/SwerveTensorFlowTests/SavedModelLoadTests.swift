@@ -73,44 +73,47 @@ struct SavedModelLoadTests {
 
     @Test(arguments: Damage.allCases)
     func aCorruptSavedModelFileIsAClearError(damage: Damage) throws {
-        let path = try TFFixture.copyOfSavedModel("dense")
-        let file = URL(fileURLWithPath: path + "/saved_model.pb")
-        let original = try Data(contentsOf: file)
-        let damaged: Data = switch damage {
-        case .text: Data("this is not a protocol buffer".utf8)
-        case .truncated: original.prefix(original.count / 2)
-        case .scrambled: Data(original.enumerated().map { $0.offset % 7 == 3 ? ~$0.element : $0.element })
-        case .empty: Data()
+        try TFFixture.withCopyOfSavedModel("dense") { path in
+            let file = URL(fileURLWithPath: path + "/saved_model.pb")
+            let original = try Data(contentsOf: file)
+            let damaged: Data = switch damage {
+            case .text: Data("this is not a protocol buffer".utf8)
+            case .truncated: original.prefix(original.count / 2)
+            case .scrambled: Data(original.enumerated().map { $0.offset % 7 == 3 ? ~$0.element : $0.element })
+            case .empty: Data()
+            }
+            try damaged.write(to: file)
+            let error = try #require(throws: SwerveError.self) {
+                try TFFixture.backend.loadInstance(modelPath: path, options: InstanceOptions())
+            }
+            #expect(error.code == .invalidArgument)
+            #expect(error.message.hasPrefix("failed to load TensorFlow SavedModel at \(path): "))
         }
-        try damaged.write(to: file)
-        let error = try #require(throws: SwerveError.self) {
-            try TFFixture.backend.loadInstance(modelPath: path, options: InstanceOptions())
-        }
-        #expect(error.code == .invalidArgument)
-        #expect(error.message.hasPrefix("failed to load TensorFlow SavedModel at \(path): "))
     }
 
     @Test(arguments: ["variables.index", "variables.data-00000-of-00001"])
     func aDamagedVariablesFileIsAClearError(file: String) throws {
-        let path = try TFFixture.copyOfSavedModel("dense")
-        try Data("xx".utf8).write(to: URL(fileURLWithPath: path + "/variables/" + file))
-        let error = try #require(throws: SwerveError.self) {
-            try TFFixture.backend.loadInstance(modelPath: path, options: InstanceOptions())
+        try TFFixture.withCopyOfSavedModel("dense") { path in
+            try Data("xx".utf8).write(to: URL(fileURLWithPath: path + "/variables/" + file))
+            let error = try #require(throws: SwerveError.self) {
+                try TFFixture.backend.loadInstance(modelPath: path, options: InstanceOptions())
+            }
+            #expect(error.code == .invalidArgument)
+            #expect(error.message.hasPrefix("failed to load TensorFlow SavedModel at \(path): "))
         }
-        #expect(error.code == .invalidArgument)
-        #expect(error.message.hasPrefix("failed to load TensorFlow SavedModel at \(path): "))
     }
 
-    /// TensorFlow loads a SavedModel without `variables/` as one that has none (as TF Serving
-    /// does); its runs then fail with TensorFlow's message.
+    /// TensorFlow loads a SavedModel without `variables/` as one that has no variables; its runs
+    /// then fail with TensorFlow's message.
     @Test func missingVariablesFailEachRun() throws {
-        let path = try TFFixture.copyOfSavedModel("dense")
-        try FileManager.default.removeItem(atPath: path + "/variables")
-        let instance = try TFFixture.backend.loadInstance(modelPath: path, options: InstanceOptions())
-        let x = NamedTensor(name: "x", tensor: Tensor(dataType: .fp32, shape: [1, 4], data: [UInt8](repeating: 0, count: 16)))
-        let error = try #require(throws: SwerveError.self) { try instance.run(inputs: [x], outputs: ["y"]) }
-        #expect(error.code == .modelFailed)
-        #expect(error.message.contains("Could not find variable w"))
+        try TFFixture.withCopyOfSavedModel("dense") { path in
+            try FileManager.default.removeItem(atPath: path + "/variables")
+            let instance = try TFFixture.backend.loadInstance(modelPath: path, options: InstanceOptions())
+            let x = NamedTensor(name: "x", tensor: Tensor(dataType: .fp32, shape: [1, 4], data: [UInt8](repeating: 0, count: 16)))
+            let error = try #require(throws: SwerveError.self) { try instance.run(inputs: [x], outputs: ["y"]) }
+            #expect(error.code == .modelFailed)
+            #expect(error.message.contains("Could not find variable w"))
+        }
     }
 
     @Test func theLibraryReportsItsVersionAndPath() throws {

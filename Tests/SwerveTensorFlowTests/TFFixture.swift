@@ -121,11 +121,13 @@ enum TFFixture {
         return config
     }
 
-    /// A copy of a generated model's version folder in a new temporary folder, to damage.
-    static func copyOfSavedModel(_ name: String) throws -> String {
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("swerve-tf-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: try savedModel(name), toPath: copy + "/model.savedmodel")
-        return copy + "/model.savedmodel"
+    /// Calls `body` with the path of a copy of a generated SavedModel in a new temporary folder,
+    /// to damage, and removes the folder afterwards.
+    static func withCopyOfSavedModel(_ name: String, _ body: (String) throws -> Void) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swerve-tf-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: try savedModel(name), toPath: folder + "/model.savedmodel")
+        try body(folder + "/model.savedmodel")
     }
 }
