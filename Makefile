@@ -56,6 +56,9 @@ proto:
 	swift build -c release --product protoc-gen-swift --package-path .build/checkouts/swift-protobuf --scratch-path .build-protoc
 	protoc --plugin=protoc-gen-swift=.build-protoc/release/protoc-gen-swift \
 	  --swift_opt=Visibility=Public --swift_out=Sources/SwerveCore/Config/Generated -I proto proto/model_config.proto
+	protoc --plugin=protoc-gen-swift=.build-protoc/release/protoc-gen-swift \
+	  --swift_opt=FileNaming=DropPath --swift_out=Sources/SwerveTensorFlow/Generated -I proto \
+	  proto/tensorflow/types.proto proto/tensorflow/tensor_shape.proto proto/tensorflow/meta_graph.proto proto/tensorflow/config.proto
 	swift build -c release --product protoc-gen-grpc-swift-2 --package-path .build/checkouts/grpc-swift-protobuf --scratch-path .build-protoc-grpc
 	protoc --plugin=protoc-gen-swift=.build-protoc/release/protoc-gen-swift \
 	  --plugin=protoc-gen-grpc-swift-2=.build-protoc-grpc/release/protoc-gen-grpc-swift-2 \

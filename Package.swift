@@ -63,6 +63,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // TensorFlow SavedModel backend: opens the tensorflow-cpu wheel's libtensorflow_cc at run time,
+        // no headers needed; reads signatures with swift-protobuf code generated from proto/tensorflow.
+        .target(
+            name: "SwerveTensorFlow",
+            dependencies: [
+                "SwerveCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            exclude: ["Generated/README.md"],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP frontends on Hummingbird: KServe v2 (JSON and binary), TorchServe inference and
         // management, TF Serving REST and Prometheus metrics, with helpers they share in Shared/.
         .target(
@@ -134,6 +146,7 @@ let package = Package(
                 "SwerveCore",
                 "SwerveONNXRuntime",
                 "SwerveTorch",
+                "SwerveTensorFlow",
                 "SwerveHTTP",
                 "SwerveGRPC",
                 "SwerveImage",
@@ -160,6 +173,14 @@ let package = Package(
             name: "SwerveTorchTests",
             dependencies: [
                 "SwerveCore", "SwerveTorch",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwerveTensorFlowTests",
+            dependencies: [
+                "SwerveCore", "SwerveTensorFlow",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

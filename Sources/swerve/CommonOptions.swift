@@ -3,6 +3,7 @@ import Logging
 import SwerveCore
 import SwerveImage
 import SwerveONNXRuntime
+import SwerveTensorFlow
 import SwerveTorch
 
 /// Options shared by `serve` and `check`.
@@ -31,6 +32,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then the project's .venv, then the system loader.", valueName: "path"))
     var onnxruntimeLib: String?
 
+    @Option(name: .long, help: ArgumentHelp("Path of TensorFlow's libtensorflow_cc.so.2, or the wheel's tensorflow folder (tensorflow_savedmodel models). Otherwise: $SWERVE_TENSORFLOW_LIB, then the project's .venv-frameworks, then the system loader. Opened when the first SavedModel loads.", valueName: "path"))
+    var tensorflowLib: String?
+
     @Option(name: .long, help: ArgumentHelp("Path of Swerve's libtorch shim, libswerve_torch_shim.so (pytorch_libtorch models; scripts/setup.sh builds it). Otherwise: $SWERVE_TORCH_SHIM, then the project's .build-native. Opened when the first TorchScript model loads.", valueName: "path"))
     var torchShim: String?
 
@@ -51,14 +55,16 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    /// ONNX Runtime (opened now: the server needs it) and libtorch, whose shim opens when its
-    /// first model loads. Each runtime has one intra-op pool for all its models, sized from the
-    /// same CPU budget (``CPUBudget``).
+    /// ONNX Runtime (opened now: the server needs it), TensorFlow and libtorch, whose libraries
+    /// open when their first model loads. Each runtime has one intra-op pool for all its models,
+    /// sized from the same CPU budget (``CPUBudget``); TensorFlow runs a graph's operations on the
+    /// calling thread (no inter-op pool).
     func makeBackends(intraOpThreads: Int? = nil) throws -> (onnxRuntime: ONNXRuntimeBackend, set: BackendSet) {
         let threads = intraOpThreads ?? CPUBudget.available()
         let onnxRuntime = try makeBackend(intraOpThreads: threads)
         let torch = TorchBackend(shimPath: torchShim, threads: threads, logger: Logger(label: "swerve.torch"))
-        return (onnxRuntime, BackendSet([onnxRuntime, torch]))
+        let tensorflow = TensorFlowBackend(libraryPath: tensorflowLib, intraOpThreads: threads, interOpThreads: 1, logger: Logger(label: "swerve.tensorflow"))
+        return (onnxRuntime, BackendSet([onnxRuntime, tensorflow, torch]))
     }
 
     /// Builds a model's image pipeline from its config parameters (nil when it declares none).
