@@ -26,7 +26,7 @@ serve: build models  ## build, generate the example repository and serve it on :
 
 test: setup  ## every test: Swift unit tests, then integration tests against the real binary
 	swift build --build-tests
-	SWERVE_REQUIRE_ORT=1 SWERVE_REQUIRE_TORCH=1 swift test --skip-build
+	SWERVE_REQUIRE_ORT=1 SWERVE_REQUIRE_TORCH=1 SWERVE_REQUIRE_TF=1 swift test --skip-build
 	SWERVE_BIN=$$(swift build --show-bin-path)/swerve $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
 
 unit-test:

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Logging
 import SwerveCore
@@ -63,6 +64,10 @@ struct CommonOptions: ParsableArguments {
         let threads = intraOpThreads ?? CPUBudget.available()
         let onnxRuntime = try makeBackend(intraOpThreads: threads)
         let torch = TorchBackend(shimPath: torchShim, threads: threads, logger: Logger(label: "swerve.torch"))
+        // TensorFlow logs each SavedModel load at INFO on stderr, around Swerve's log; warnings
+        // and errors stay. Set before any TensorFlow code runs (it reads the variable once), while
+        // nothing else reads the environment; a value the user set is kept.
+        setenv("TF_CPP_MIN_LOG_LEVEL", "1", 0)
         let tensorflow = TensorFlowBackend(libraryPath: tensorflowLib, intraOpThreads: threads, interOpThreads: 1, logger: Logger(label: "swerve.tensorflow"))
         return (onnxRuntime, BackendSet([onnxRuntime, tensorflow, torch]))
     }
