@@ -27,7 +27,7 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then the project's .venv, then the system loader.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then lib/ beside the executable's folder (make dist), then the project's .venv, then the system loader.", valueName: "path"))
     var onnxruntimeLib: String?
 
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
