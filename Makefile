@@ -6,7 +6,7 @@ HTTP_PORT ?= 8000
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: setup build build-debug models serve test unit-test integration-test proto clean bench soak fuzz
+.PHONY: setup build build-debug models serve test unit-test integration-test proto clean bench soak fuzz dist
 
 setup:  ## Debian packages and the Python virtual environment (.venv)
 	@scripts/setup.sh
@@ -28,6 +28,12 @@ test: setup  ## every test: Swift unit tests, then integration tests against the
 	swift build --build-tests
 	SWERVE_REQUIRE_ORT=1 SWERVE_REQUIRE_TORCH=1 SWERVE_REQUIRE_TF=1 swift test --skip-build
 	SWERVE_BIN=$$(swift build --show-bin-path)/swerve $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
+
+# The binary distribution (scripts/make_dist.sh): the release binary with the Swift runtime, libjpeg
+# and libpng linked in statically, ONNX Runtime from the pinned wheel, licenses; the Containerfile
+# holds the same tree. A first build takes long: SwiftPM scratch .build-dist (SWERVE_DIST_SCRATCH).
+dist: setup  ## dist/swerve-<version>-linux-<arch>.tar.gz, runs on a bare Debian 12 root
+	scripts/make_dist.sh dist
 
 unit-test:
 	swift test

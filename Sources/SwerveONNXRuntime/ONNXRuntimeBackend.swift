@@ -2,9 +2,10 @@ import SwerveCore
 
 /// Serves `.onnx` models with ONNX Runtime, which is opened at run time through its C API.
 ///
-/// The library is looked for, in order: `libraryPath`, `$SWERVE_ONNXRUNTIME_LIB`, the
-/// `onnxruntime` wheel in a `.venv` in the current directory or above the executable, then the
-/// system loader. One ONNX Runtime environment is shared by every session in the process, and
+/// The library is looked for, in order: `libraryPath`, `$SWERVE_ONNXRUNTIME_LIB`, the one bundled
+/// with the executable (`lib/` beside its `bin/` folder, as `make dist` and the container image lay
+/// them out), the `onnxruntime` wheel in a `.venv` in the current directory or above the
+/// executable, then the system loader. One ONNX Runtime environment is shared by every session in the process, and
 /// so are its threads: one intra-op pool of ``intraOpThreads``, whatever the number of models.
 ///
 /// ```swift

@@ -8,6 +8,10 @@ extension ORTLibrary {
         case explicitPath(String)
         /// The path in `$SWERVE_ONNXRUNTIME_LIB`.
         case environmentPath(String)
+        /// A glob pattern for the library bundled with the executable: `lib/` beside the folder
+        /// that holds it, as `make dist`'s tarball and the container image lay them out
+        /// (`swerve/bin/swerve`, `swerve/lib/libonnxruntime.so.1.32.0`).
+        case bundled(pattern: String)
         /// A glob pattern for the `onnxruntime` wheel inside a project's `.venv`.
         case virtualEnvironment(pattern: String)
         /// A bare name handed to the system loader (`LD_LIBRARY_PATH`, `ldconfig`'s cache).
@@ -17,6 +21,7 @@ extension ORTLibrary {
             switch self {
             case .explicitPath(let path): "--onnxruntime-lib \(path)"
             case .environmentPath(let path): "$\(ORTLibrary.environmentVariable) \(path)"
+            case .bundled(let pattern): "\(pattern) (bundled)"
             case .virtualEnvironment(let pattern): pattern
             case .systemLoader(let name): "system loader \(name)"
             }
@@ -28,11 +33,19 @@ extension ORTLibrary {
     /// Where the `onnxruntime` wheel puts the library inside a virtual environment. The wheel
     /// ships only a versioned name (`libonnxruntime.so.1.32.0`), hence the trailing `*`.
     static let virtualEnvironmentPattern = ".venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so*"
+    /// Where a bundled library sits, relative to the folder above the executable's folder.
+    static let bundledPattern = "lib/libonnxruntime.so*"
     /// Names tried with the system loader, last.
     static let systemNames = ["libonnxruntime.so", "libonnxruntime.so.1"]
 
-    /// The places to look, in order: the flag, the environment variable, a `.venv` in the current
-    /// directory and in the executable's directory and each of its parents, then the system loader.
+    /// The places to look, in order: the flag, the environment variable, the library bundled with
+    /// the executable (`<executable's folder>/../lib/libonnxruntime.so*`, with the executable's path
+    /// resolved through `/proc/self/exe`, so a symbolic link to it works too), a `.venv` in the
+    /// current directory and in the executable's directory and each of its parents, then the
+    /// system loader. A flag or environment variable that is set is the only candidate.
+    ///
+    /// The bundled library comes before any `.venv`: it is the one the installed binary ships
+    /// with, and a project's `.venv` in the current directory must not replace it.
     static func candidates(
         explicitPath: String?, environmentPath: String?, currentDirectory: String?, executablePath: String?
     ) -> [Candidate] {
@@ -43,6 +56,11 @@ extension ORTLibrary {
         }
         if let environmentPath, !environmentPath.isEmpty {
             return [.environmentPath(environmentPath)]
+        }
+        if let executablePath {
+            let installation = parent(of: parent(of: executablePath))
+            let prefix = installation.hasSuffix("/") ? installation : installation + "/"
+            result.append(.bundled(pattern: globEscaped(prefix) + bundledPattern))
         }
         var directories: [String] = []
         if let currentDirectory {
@@ -83,7 +101,7 @@ extension ORTLibrary {
                 locations = [path]
             case .systemLoader(let name):
                 locations = [name]
-            case .virtualEnvironment(let pattern):
+            case .bundled(let pattern), .virtualEnvironment(let pattern):
                 locations = expand(pattern)
                 if locations.isEmpty {
                     failures.append("\(candidate): no such file")
@@ -109,7 +127,9 @@ extension ORTLibrary {
         """
         ONNX Runtime (libonnxruntime.so) could not be loaded. Looked in:
         \(failures.map { "  - " + $0 }.joined(separator: "\n"))
-        Install it with `make setup` (creates .venv with the pinned onnxruntime), or run \
+        A `make dist` tarball or the container image bundles it in lib/ beside bin/swerve: keep \
+        the two folders together. In a checkout, install it with `make setup` (creates .venv \
+        with the pinned onnxruntime), or run \
         `pip install onnxruntime==1.32.0` and pass \
         --onnxruntime-lib <site-packages>/onnxruntime/capi/libonnxruntime.so.1.32.0 \
         (or set $\(environmentVariable)).
@@ -172,7 +192,9 @@ extension ORTLibrary {
 
 extension ORTLibrary.Candidate {
     var isPattern: Bool {
-        if case .virtualEnvironment = self { return true }
-        return false
+        switch self {
+        case .bundled, .virtualEnvironment: true
+        case .explicitPath, .environmentPath, .systemLoader: false
+        }
     }
 }

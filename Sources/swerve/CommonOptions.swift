@@ -30,7 +30,7 @@ struct CommonOptions: ParsableArguments {
         }
     }
 
-    @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then the project's .venv, then the system loader.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Path of libonnxruntime.so. Otherwise: $SWERVE_ONNXRUNTIME_LIB, then lib/ beside the executable's folder (make dist), then the project's .venv, then the system loader.", valueName: "path"))
     var onnxruntimeLib: String?
 
     @Option(name: .long, help: ArgumentHelp("Path of TensorFlow's libtensorflow_cc.so.2, or the wheel's tensorflow folder (tensorflow_savedmodel models). Otherwise: $SWERVE_TENSORFLOW_LIB, then the project's .venv-frameworks, then the system loader. Opened when the first SavedModel loads.", valueName: "path"))

@@ -38,7 +38,7 @@ struct LibrarySearchTests {
             currentDirectory: "/work/main", executablePath: nil) == [.environmentPath("/env/libonnxruntime.so")])
     }
 
-    /// Without a named path, candidates come in order: .venv here and above the executable, then the system loader.
+    /// Without a named path, candidates come in order: the bundled lib/, .venv here and above the executable, then the system loader.
     @Test func candidatesAreTriedInDocumentedOrder() {
         let candidates = ORTLibrary.candidates(
             explicitPath: nil, environmentPath: nil,
@@ -46,6 +46,7 @@ struct LibrarySearchTests {
         )
         let pattern = ORTLibrary.virtualEnvironmentPattern
         #expect(candidates == [
+            .bundled(pattern: "/work/main/.build/lib/libonnxruntime.so*"),
             .virtualEnvironment(pattern: "/work/main/" + pattern),
             .virtualEnvironment(pattern: "/work/main/.build/debug/" + pattern),
             .virtualEnvironment(pattern: "/work/main/.build/" + pattern),
@@ -54,6 +55,49 @@ struct LibrarySearchTests {
             .systemLoader(name: "libonnxruntime.so"),
             .systemLoader(name: "libonnxruntime.so.1"),
         ])
+    }
+
+    /// An executable installed as PREFIX/bin/swerve looks in PREFIX/lib first; one in / looks in /lib.
+    @Test func bundledLibraryIsLookedForBesideTheExecutablesFolder() {
+        #expect(ORTLibrary.candidates(
+            explicitPath: nil, environmentPath: nil, currentDirectory: nil, executablePath: "/opt/swerve/bin/swerve"
+        ).first == .bundled(pattern: "/opt/swerve/lib/libonnxruntime.so*"))
+        #expect(ORTLibrary.candidates(
+            explicitPath: nil, environmentPath: nil, currentDirectory: nil, executablePath: "/swerve"
+        ).first == .bundled(pattern: "/lib/libonnxruntime.so*"))
+        #expect(ORTLibrary.candidates(
+            explicitPath: nil, environmentPath: nil, currentDirectory: nil, executablePath: "/odd[1]/bin/swerve"
+        ).first == .bundled(pattern: "/odd\\[1]/lib/libonnxruntime.so*"))
+    }
+
+    /// The library in a tarball's lib/ is opened for the tarball's bin/swerve, before a .venv in the current directory.
+    @Test(.enabled(if: ORTFixture.runsORTTests))
+    func bundledLibraryBesideTheExecutableIsOpenedFirst() throws {
+        let venvBackend = try ORTFixture.backend()
+        let venvLibrary = venvBackend.libraryPath
+        let root = ORTFixture.temporaryDirectory()
+        let manager = FileManager.default
+        defer { try? manager.removeItem(atPath: root) }  // cleanup only: the test has already passed or failed
+        let installation = root + "/swerve"
+        try manager.createDirectory(atPath: installation + "/bin", withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: installation + "/lib", withIntermediateDirectories: true)
+        // A copy, not a link: dlopen of a file already loaded (same inode) reports the first path.
+        let bundledLibrary = installation + "/lib/libonnxruntime.so.1.32.0"
+        try manager.copyItem(atPath: venvLibrary, toPath: bundledLibrary)
+        // The current directory's .venv holds a library too; the bundled one must win.
+        let currentDirectory = ORTFixture.temporaryDirectory()
+        let venvCapi = currentDirectory + "/.venv/lib/python3.11/site-packages/onnxruntime/capi"
+        try manager.createDirectory(atPath: venvCapi, withIntermediateDirectories: true)
+        try manager.createSymbolicLink(atPath: venvCapi + "/libonnxruntime.so.1.32.0", withDestinationPath: venvLibrary)
+
+        let candidates = ORTLibrary.candidates(
+            explicitPath: nil, environmentPath: nil,
+            currentDirectory: currentDirectory, executablePath: installation + "/bin/swerve"
+        )
+        #expect(candidates.first == .bundled(pattern: installation + "/lib/libonnxruntime.so*"))
+        let opened = try ORTLibrary.open(firstOf: candidates.filter { if case .systemLoader = $0 { false } else { true } })
+        #expect(opened.path == bundledLibrary)
+        #expect(opened.version == venvBackend.version)
     }
 
     /// Without a flag or environment variable the search starts at the current directory's .venv.
@@ -76,6 +120,7 @@ struct LibrarySearchTests {
         #expect(message.contains("$SWERVE_ONNXRUNTIME_LIB /nonexistent/env/libonnxruntime.so: cannot open shared object file"))
         #expect(message.contains("\(emptyFolder)/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so*: no such file"))
         #expect(message.contains("system loader libonnxruntime-swerve-missing.so: "))
+        #expect(message.contains("lib/ beside bin/swerve"))
         #expect(message.contains("make setup"))
         #expect(message.contains("pip install onnxruntime==1.32.0"))
         #expect(message.contains("--onnxruntime-lib <site-packages>"))
