@@ -34,6 +34,7 @@ struct ORTAPI: Sendable {
     enum Member: Int {
         case getErrorCode = 1                     // OrtErrorCode GetErrorCode(const OrtStatus*)
         case getErrorMessage = 2                  // const char* GetErrorMessage(const OrtStatus*)
+        case disableTelemetryEvents = 6           // (const OrtEnv*)
         case createSession = 7                    // (OrtEnv*, const char* path, const OrtSessionOptions*, OrtSession** out)
         case createSessionFromArray = 8           // (OrtEnv*, const void* data, size_t len, const OrtSessionOptions*, OrtSession** out)
         case run = 9                              // (OrtSession*, const OrtRunOptions*, const char* const* inNames,
@@ -132,6 +133,7 @@ struct ORTAPI: Sendable {
     let releaseSessionOptions: @convention(c) (Handle?) -> Void
     let castTypeInfoToSequenceTypeInfo: @convention(c) (Handle?, Out<Handle?>) -> Status
     let getSequenceElementType: @convention(c) (Handle?, Out<Handle?>) -> Status
+    let disableTelemetryEvents: @convention(c) (Handle?) -> Status
     let createEnvWithGlobalThreadPools: @convention(c) (Int32, UnsafePointer<CChar>?, Handle?, Out<Handle?>) -> Status
     let disablePerSessionThreads: @convention(c) (Handle?) -> Status
     let createThreadingOptions: @convention(c) (Out<Handle?>) -> Status
@@ -191,6 +193,7 @@ struct ORTAPI: Sendable {
         castTypeInfoToSequenceTypeInfo = try member(.castTypeInfoToSequenceTypeInfo)
         getSequenceElementType = try member(.getSequenceElementType)
         createEnvWithGlobalThreadPools = try member(.createEnvWithGlobalThreadPools)
+        disableTelemetryEvents = try member(.disableTelemetryEvents)
         disablePerSessionThreads = try member(.disablePerSessionThreads)
         createThreadingOptions = try member(.createThreadingOptions)
         releaseThreadingOptions = try member(.releaseThreadingOptions)

@@ -1,3 +1,4 @@
+import Foundation
 import SwerveCore
 import Synchronization
 
@@ -46,6 +47,10 @@ final class ORTRuntime: @unchecked Sendable {
     /// `intraOpThreads` (at least 1) sizes the global intra-op pool only when this call creates
     /// the environment; later calls for the same library get the runtime as first created.
     static func shared(explicitPath: String?, intraOpThreads: Int) throws(SwerveError) -> ORTRuntime {
+        // ONNX Runtime 1.32 otherwise keeps a device id and an event database under
+        // ~/.cache/Microsoft and tries to upload them: a server writes nothing of the kind. Read
+        // when the library starts; set before it is opened, and kept when the user set it.
+        setenv("ORT_DISABLE_TELEMETRY", "1", 0)
         let library = try ORTLibrary.locate(explicitPath: explicitPath)
         return try opened.withLock { (opened: inout [String: ORTRuntime]) throws(SwerveError) -> ORTRuntime in
             if let runtime = opened[library.path] {
@@ -75,6 +80,7 @@ final class ORTRuntime: @unchecked Sendable {
         guard let env, let allocator else {
             throw SwerveError.internal("ONNX Runtime returned no environment or allocator")
         }
+        try api.check(api.disableTelemetryEvents(env), "turning its telemetry off")
         try warmUp(api, env: env)
         return ORTRuntime(library: library, env: env, intraOpThreads: intraOpThreads, allocator: allocator)
     }

@@ -135,3 +135,21 @@ def test_an_explicit_onnxruntime_path_that_does_not_exist_is_final(repos, path):
     assert "Usage:" not in output and "USAGE:" not in output, output[-2000:]
     assert result.returncode == EXIT_FAILURE, (result.returncode, output[-2000:])
     assert path in output, f"the error should name {path}:\n{output[-2000:]}"
+
+
+def test_serving_writes_nothing_into_home(repos, logs, tmp_path):
+    """ONNX Runtime 1.32 keeps telemetry (a device id, an event database) under
+    ~/.cache/Microsoft unless told not to: a server run with an empty HOME, answering a request,
+    leaves that HOME empty."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
+    server = SwerveServer(repos["example"], logs / "home.log", env=env).start()
+    try:
+        r = requests.post(f"{server.url}/v2/models/dense_tiny/infer", json={"inputs": [
+            {"name": "x", "datatype": "FP32", "shape": [1, 16], "data": [0.5] * 16}]}, timeout=10)
+        assert r.status_code == 200, r.text
+    finally:
+        server.stop_and_check()
+    written = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert written == [], f"the server wrote into HOME: {written}"
