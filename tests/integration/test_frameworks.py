@@ -83,7 +83,7 @@ def make_torch(repo: Path) -> Served:
 
 def make_tensorflow(repo: Path) -> Served:
     subprocess.run([str(FRAMEWORK_PYTHON), str(PROJECT_ROOT / "scripts" / "make_tf_models.py"), str(CACHE / "tf"),
-                    "--models", "resnet50"], check=True, timeout=900)
+                    "--models", "resnet50,two_signatures"], check=True, timeout=900)
     source = CACHE / "tf" / "resnet50"
     manifest = json.loads((source / "reference" / "manifest.json").read_text())
     (inp,), (out,) = manifest["inputs"], manifest["outputs"]
@@ -104,6 +104,9 @@ def framework_repo(tmp_path_factory) -> tuple[Path, dict[str, Served]]:
     repo = tmp_path_factory.mktemp("frameworks") / "models"
     repo.mkdir()
     served = {s.framework: s for s in (make_torch(repo), make_tensorflow(repo))}
+    # A SavedModel served with its second signature, picked in config.pbtxt.
+    shutil.copytree(CACHE / "tf" / "two_signatures" / "1", repo / "plus_one_tf" / "1")
+    (repo / "plus_one_tf" / "config.pbtxt").write_text(parameters_text({"signature_def": "plus_one"}) + "\n")
     for model in served.values():
         # The same model file without the image pipeline, for TF Serving's tensor instances.
         plain = repo / f"{model.name}_tensors"
@@ -209,6 +212,22 @@ def test_batched_requests_answer_each_its_own(fw_server, model, tmp_path):
         client.close()
 
 
+def test_signature_def_picks_the_savedmodel_signature_tfserving_names(fw_server):
+    tf_url = f"http://127.0.0.1:{ports_of(fw_server)['tfserving']}/v1/models/plus_one_tf"
+    meta = requests.get(f"{tf_url}/metadata", timeout=10).json()
+    assert list(meta["metadata"]["signature_def"]["signature_def"]) == ["plus_one"], meta
+    for body in ({"signature_name": "plus_one", "instances": [1, -5, 41]}, {"instances": [1, -5, 41]}):
+        r = requests.post(f"{tf_url}:predict", json=body, timeout=30)
+        assert r.status_code == 200 and r.json() == {"predictions": [2, -4, 42]}, r.text
+    r = requests.post(f"{tf_url}:predict", json={"signature_name": "serving_default", "instances": [1]}, timeout=30)
+    assert r.status_code == 400 and "plus_one" in r.json()["error"], r.text
+    v2 = requests.post(f"{fw_server.url}/v2/models/plus_one_tf/infer", json={"inputs": [
+        {"name": "a", "datatype": "INT64", "shape": [3], "data": [1, -5, 41]}]}, timeout=30)
+    assert v2.status_code == 200, v2.text
+    (out,) = v2.json()["outputs"]
+    assert out["name"] == "a_plus_one" and out["data"] == [2, -4, 42], out
+
+
 # -- TorchServe with a JPEG ---------------------------------------------------------------------
 
 def reference_image(layout: str) -> np.ndarray:
@@ -260,7 +279,7 @@ def test_check_validates_savedmodel_and_torchscript(framework_repo):
     result = run_swerve("check", "--model-repository", str(framework_repo[0]), "--onnxruntime-lib", str(onnxruntime_library()),
                         timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("resnet50_torchscript", "resnet50_savedmodel", "dense_onnx"):
+    for name in ("resnet50_torchscript", "resnet50_savedmodel", "plus_one_tf", "dense_onnx"):
         assert name in result.stdout, result.stdout
 
 
@@ -279,7 +298,7 @@ def test_missing_frameworks_fail_only_their_models_with_the_install_step(framewo
         index = requests.post(f"{srv.url}/v2/repository/index", json={}, timeout=10).json()
         states = {entry["name"]: entry for entry in index}
         assert states["dense_onnx"]["state"] == "READY", states
-        for name, step in (("resnet50_torchscript", "setup.sh"), ("resnet50_savedmodel", "setup.sh")):
+        for name, step in (("resnet50_torchscript", "setup.sh"), ("resnet50_savedmodel", "setup.sh"), ("plus_one_tf", "setup.sh")):
             assert states[name]["state"] == "UNAVAILABLE", states[name]
             assert step in states[name]["reason"], states[name]["reason"]
         r = requests.post(f"{srv.url}/v2/models/dense_onnx/infer", json={"inputs": [

@@ -10,9 +10,12 @@ package struct TFServingPredictRequest {
     /// The input tensors, shaped by the nesting of their values.
     package var inputs: [NamedTensor]
 
-    /// Parses `body` for a model with inputs `io`; values for `imageInput` are read as encoded images.
+    /// Parses `body` for a model with inputs `io` that serves the signature `signature`; values
+    /// for `imageInput` are read as encoded images.
     /// - Throws: `invalidArgument` naming the first problem.
-    package static func parse(_ body: [UInt8], io: ModelIO, imageInput: String?) throws -> TFServingPredictRequest {
+    package static func parse(
+        _ body: [UInt8], io: ModelIO, imageInput: String?, signature: String = TFServingRoutes.defaultSignatureName
+    ) throws -> TFServingPredictRequest {
         try JSONNesting.check(body)
         // Read with JSONSerialization into `Any`, not the small endpoints' Decodable `JSONValue`:
         // decoding a 10,000-row body (16 numbers a row, optimised build) into `JSONValue` took 3
@@ -27,7 +30,7 @@ package struct TFServingPredictRequest {
         guard let object = parsed as? [String: Any] else {
             throw SwerveError.invalid("the body must be a JSON object with 'instances' or 'inputs'")
         }
-        try checkSignature(object["signature_name"])
+        try checkSignature(object["signature_name"], served: signature)
         switch (object["instances"], object["inputs"]) {
         case (let instances?, nil):
             guard let list = instances as? [Any], !list.isEmpty else {
@@ -43,16 +46,17 @@ package struct TFServingPredictRequest {
         }
     }
 
-    /// The model has one signature, `serving_default` (as its metadata says); an empty or absent
-    /// `signature_name` means it too. Others are refused as TensorFlow Serving refuses them.
-    private static func checkSignature(_ value: Any?) throws {
+    /// A model serves one signature (``TFServingRoutes/signatureName(of:)``, as its metadata
+    /// says); an empty or absent `signature_name` means it too. Others are refused as TensorFlow
+    /// Serving refuses them.
+    private static func checkSignature(_ value: Any?, served: String) throws {
         guard let value else { return }
         guard let name = value as? String else {
             throw SwerveError.invalid("'signature_name' must be a string")
         }
-        guard name.isEmpty || name == TFServingRoutes.signatureName else {
+        guard name.isEmpty || name == served else {
             throw SwerveError.invalid(
-                "Serving signature name: \"\(name)\" not found in signature def; this model has \"\(TFServingRoutes.signatureName)\"")
+                "Serving signature name: \"\(name)\" not found in signature def; this model serves \"\(served)\" (a SavedModel's other signatures are served by a model whose config.pbtxt names them in parameter 'signature_def')")
         }
     }
 

@@ -91,7 +91,7 @@ public struct TFServingRoutes: Sendable {
         }
         let object: JSONValue = [
             "model_spec": ["name": .string(name), "signature_name": "", "version": .string(String(served.version))],
-            "metadata": ["signature_def": ["signature_def": [Self.signatureName: [
+            "metadata": ["signature_def": ["signature_def": [Self.signatureName(of: served.config): [
                 "inputs": signature(served.io.inputs), "outputs": signature(served.io.outputs), "method_name": "tensorflow/serving/predict",
             ]]]],
         ]
@@ -143,7 +143,8 @@ public struct TFServingRoutes: Sendable {
         }
         let served = try await resolve(model, version: version)
         let body = try await options.collectBody(request)
-        let parsed = try TFServingPredictRequest.parse(body, io: served.io, imageInput: served.preprocessor?.inputName)
+        let parsed = try TFServingPredictRequest.parse(
+            body, io: served.io, imageInput: served.preprocessor?.inputName, signature: Self.signatureName(of: served.config))
         let rowFormat = parsed.rowFormat
         let inputs = parsed.inputs
         let response = try await server.infer(
@@ -151,6 +152,15 @@ public struct TFServingRoutes: Sendable {
         return jsonResponse(try TFServingPredictResponse.encode(response, rowFormat: rowFormat))
     }
 
-    /// The name of the one signature every model has.
-    static let signatureName = "serving_default"
+    /// The signature a model serves when its configuration names none.
+    package static let defaultSignatureName = "serving_default"
+
+    /// The one signature a model serves: for a SavedModel the `signature_def` its configuration
+    /// picks (parameter `signature_def`, or Triton's `TF_SIGNATURE_DEF`), else `serving_default`.
+    static func signatureName(of config: Inference_ModelConfig) -> String {
+        for key in ["signature_def", "TF_SIGNATURE_DEF"] {
+            if let name = config.parameters[key]?.stringValue, !name.isEmpty { return name }
+        }
+        return defaultSignatureName
+    }
 }
