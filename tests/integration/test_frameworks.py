@@ -74,6 +74,7 @@ def make_torch(repo: Path) -> Served:
     shutil.copytree(source / "1", folder / "1")
     config = (source / "config.pbtxt").read_text()
     config += "dynamic_batching { max_queue_delay_microseconds: 2000 }\n"
+    config += "instance_group [ { count: 2 kind: KIND_CPU } ]\n"
     config += parameters_text({"image_input": "INPUT__0", "image_layout": "NCHW", **IMAGE_PARAMETERS}) + "\n"
     (folder / "config.pbtxt").write_text(config)
     (folder / "labels.txt").write_text("".join(f"class_{i}\n" for i in range(1000)))
@@ -160,6 +161,8 @@ def test_metadata_names_the_framework_and_the_signature(fw_server, model):
     assert [o["name"] for o in meta["outputs"]] == [model.output], meta
     config = requests.get(f"{fw_server.url}/v2/models/{model.name}/config", timeout=10).json()
     assert config["max_batch_size"] == 8 and config["platform"] == model.platform, config
+    instances = sum(group["count"] for group in config["instance_group"])
+    assert instances == (2 if model.framework == "torch" else 1), config["instance_group"]
 
 
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
