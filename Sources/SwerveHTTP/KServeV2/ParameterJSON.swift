@@ -1,23 +1,8 @@
 import SwerveCore
 
 /// A KServe v2 parameter value in JSON: a string, a number or a bool.
-struct ParameterJSON: Decodable {
+struct ParameterJSON {
     var value: InferenceParameter
-
-    /// Reads the value as a ``JSONValue`` and keeps it when it is a scalar.
-    init(from decoder: any Decoder) throws {
-        switch try JSONValue(from: decoder) {
-        case .bool(let flag): value = .bool(flag)
-        case .int(let integer): value = .int(integer)
-        case .uint(let integer): value = .uint(integer)
-        case .double(let real): value = .double(real)
-        case .string(let text): value = .string(text)
-        case .null, .array, .object:
-            throw DecodingError.typeMismatch(
-                InferenceParameter.self,
-                .init(codingPath: decoder.codingPath, debugDescription: "a parameter must be a string, a number or a boolean"))
-        }
-    }
 
     /// Converts a parameters object.
     static func convert(_ parameters: [String: ParameterJSON]?) -> [String: InferenceParameter] {
