@@ -148,6 +148,36 @@ struct InferRequestJSONTests {
         #expect(Self.viaJSONDecoder(Array(text.utf8)).hasPrefix("id=nil"))
     }
 
+    /// Mutants of the corpus (bytes changed, inserted, deleted, cut; a fixed seed, so the same
+    /// texts every run): whatever the parser accepts, JSONDecoder reads the same, and every
+    /// refusal but "not valid JSON" (the parser's stricter reading of skipped values) is JSONDecoder's too.
+    @Test func mutantsAgreeWithJSONDecoder() {
+        var state: UInt64 = 0x5EED
+        func random(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let alphabet = Array(#"{}[],:"\u0123456789.eE+-truefalsenul xé"#.utf8) + [0x00, 0xFF, 0xC3, 0xED, 0x0A]
+        var disagreements: [String] = []
+        for round in 0..<3000 {
+            var bytes = Array(Self.corpus[round % Self.corpus.count].utf8)
+            for _ in 0...random(3) where !bytes.isEmpty {
+                let at = random(bytes.count)
+                switch random(4) {
+                case 0: bytes[at] = alphabet[random(alphabet.count)]
+                case 1: bytes.insert(alphabet[random(alphabet.count)], at: at)
+                case 2: bytes.remove(at: at)
+                default: bytes.removeSubrange(at...)
+                }
+            }
+            let parsed = Self.viaParser(bytes)
+            if parsed == "error: invalid inference request JSON: The given data was not valid JSON." { continue }
+            let reference = Self.viaJSONDecoder(bytes)
+            if parsed != reference { disagreements.append("\(String(decoding: bytes, as: UTF8.self)): \(parsed) | \(reference)") }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
+    }
+
     /// Large and hostile texts: linear time, no crash, the depth limit.
     @Test func hostileTextsAreRefusedQuickly() {
         let deep = Array((String(repeating: "[", count: 100) + String(repeating: "]", count: 100)).utf8)

@@ -38,7 +38,8 @@ struct JSONTape {
     /// - Throws: ``SyntaxError`` when the text is not JSON or nests deeper than `depthLimit`.
     init(_ bytes: UnsafeBufferPointer<UInt8>, depthLimit: Int = JSONNesting.limit) throws {
         var parser = Parser(bytes: bytes, depthLimit: depthLimit)
-        parser.entries.reserveCapacity(max(16, bytes.count / 8))
+        // Enough for a request header; a large body grows the list as it goes.
+        parser.entries.reserveCapacity(min(max(16, bytes.count / 8), 1024))
         try parser.parseDocument()
         entries = parser.entries
     }
