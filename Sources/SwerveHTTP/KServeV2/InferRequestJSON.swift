@@ -29,7 +29,6 @@ package struct InferRequestJSON {
     /// Parses the JSON header of a request.
     /// - Throws: ``SwerveError`` (`invalidArgument`) describing the first problem.
     package static func parse(_ bytes: some Collection<UInt8>) throws -> InferRequestJSON {
-        try JSONNesting.check(bytes)
         if let request = try bytes.withContiguousStorageIfAvailable({ try parse(buffer: $0) }) { return request }
         return try Array(bytes).withUnsafeBufferPointer { try parse(buffer: $0) }
     }
@@ -37,8 +36,11 @@ package struct InferRequestJSON {
     private static func parse(buffer: UnsafeBufferPointer<UInt8>) throws -> InferRequestJSON {
         let tape: JSONTape
         do {
-            tape = try JSONTape(buffer)
+            // The tape refuses nesting deeper than JSONNesting's limit too; only a text it refuses
+            // pays for JSONNesting's scan, which says so in its words, as before.
+            tape = try JSONTape(buffer, depthLimit: JSONNesting.limit)
         } catch {
+            try JSONNesting.check(buffer)
             throw SwerveError.invalid("invalid inference request JSON: \(FieldError.notValidJSON)")
         }
         do {
