@@ -58,13 +58,12 @@ def open_tensorflow(path: str, threads: int, input_name: str, output_name: str) 
     tf.config.threading.set_inter_op_parallelism_threads(1)
     t = time.perf_counter()
     loaded = tf.saved_model.load(path)
-    function = loaded.signatures["serving_default"]
     load_s = time.perf_counter() - t
 
     def call(x: np.ndarray) -> np.ndarray:
-        return function(**{input_name: tf.constant(x)})[output_name].numpy()
+        # looked up through `loaded` each time: the signature needs its SavedModel object alive
+        return loaded.signatures["serving_default"](**{input_name: tf.constant(x)})[output_name].numpy()
 
-    call.keep = loaded  # the signature needs its SavedModel object alive
     return call, {"runtime": f"TensorFlow {tf.__version__} (Python, tf.saved_model.load + signature call)",
                   "load_s": load_s, "intra_op_threads": threads, "inter_op_threads": 1}
 
