@@ -17,19 +17,21 @@ version folder and gives all three the same batching: max_batch_size 8 and the d
 merging up to 8 rows without a queue delay (the batching the server gives an ONNX model without
 a configuration, there with max_batch_size 64).
 
-Measured, in order:
-  in-process  each framework in a child process before the server starts (bench.framework_inprocess):
+Measured, in order (one server throughout; framework by framework, its in-process base and then
+its points, so that the two sides of each ratio are under a minute apart on a shared machine):
+  server      one `swerve serve` on the three (TensorFlow's library and the shim named by flag: the
+              same files as in-process); each model warmed up unmeasured at every batch size 1..8 the
+              batcher can form, its answers checked against the reference.
+  in-process  the framework in a child process, the server idle meanwhile (its CPU time over the
+              child is recorded) (bench.framework_inprocess):
               TensorFlow from .venv-frameworks, libtorch 2.x through Swerve's own shim (the library
               the server opens), ONNX Runtime from .venv; threads = the server's CPU budget; batch 1
               p50 / p99 (from the loading thread and another, the faster counting), batch 8 and
               concurrent-caller throughput; the answer on the model script's
               reference input checked against its reference output.
-  server      one `swerve serve` on the three (TensorFlow's library and the shim named by flag: the
-              same files as in-process); each model warmed up unmeasured at every batch size 1..8 the
-              batcher can form, its answers checked against the reference; then perf_analyzer over
-              HTTP binary at 1 and 8 clients and gRPC at 1 client, one model at a time, short time
-              windows; the server's statistics before and after each point give its failures and
-              mean batch.
+  points      perf_analyzer on that framework's model over HTTP binary at 1 and 8 clients and gRPC at
+              1 client, short time windows; the server's statistics before and after each point give
+              its failures and mean batch.
 Ratios, per framework: server p50 at 1 client over the in-process batch-1 p50; server throughput at
 8 clients over the best in-process throughput.
 """
@@ -233,13 +235,6 @@ def scenario(run) -> None:
     for m in models:
         res["models"][m.name] = {"framework": m.framework, "platform": m.platform, "label": m.label}
 
-    for m in models:
-        try:
-            res["inprocess"][m.framework] = inprocess_child(m, run.threads, p.fw_inproc_seconds, p.fw_inproc_min_runs)
-        except RuntimeError as e:
-            res["inprocess"][m.framework] = {"error": str(e)[:800]}
-            run.note(f"frameworks: in-process {m.framework} failed: {str(e)[:300]}")
-
     extra = ("--tensorflow-lib", str(tensorflow_dir()), "--torch-shim", str(TORCH_SHIM))
     with Server(run.binary, run.out / "frameworks", run.logs / "frameworks.log", grpc=run.grpc,
                 extra_args=extra) as server:
@@ -264,9 +259,24 @@ def scenario(run) -> None:
                 run.note(f"frameworks: {m.name}'s answers differ from the reference by {check['relative_diff']:.1e} "
                          f"(relative; tolerance {TOLERANCE})")
             served.append(m)
-        for c, window in zip(p.fw_concurrency, p.fw_window_ms):
-            for protocol in ["http"] + (["grpc"] if run.grpc and c in p.fw_grpc_concurrency else []):
-                for m in served:
+        # Framework by framework: its in-process base (the server idle meanwhile, its CPU time recorded),
+        # then its points, so that each ratio's two sides are under a minute apart on a shared machine.
+        for m in models:
+            if run.left_s() < 30:
+                run.note(f"frameworks: {m.framework} skipped: time budget spent")
+                continue
+            cpu_before = server.cpu_seconds()
+            try:
+                base = inprocess_child(m, run.threads, p.fw_inproc_seconds, p.fw_inproc_min_runs)
+                base["server_cpu_s_meanwhile"] = round(server.cpu_seconds() - cpu_before, 3)
+            except RuntimeError as e:
+                base = {"error": str(e)[:800]}
+                run.note(f"frameworks: in-process {m.framework} failed: {str(e)[:300]}")
+            res["inprocess"][m.framework] = base
+            if m not in served:
+                continue
+            for c, window in zip(p.fw_concurrency, p.fw_window_ms):
+                for protocol in ["http"] + (["grpc"] if run.grpc and c in p.fw_grpc_concurrency else []):
                     if run.left_s() < 20:
                         run.note(f"frameworks: {m.name} {protocol} c={c} skipped: time budget spent")
                         continue
@@ -335,7 +345,11 @@ def section(results: dict) -> str:
       f"All three: max_batch_size {MAX_BATCH}, the dynamic batcher merging up to {MAX_BATCH} rows with no queue delay; "
       "each runtime's intra-op threads = the CPU budget, one instance.")
     w("")
-    w("- **In-process** (a child process per framework, before the server, same files, same libraries, same thread "
+    cpu = [v.get("server_cpu_s_meanwhile") for v in res.get("inprocess", {}).values() if "server_cpu_s_meanwhile" in v]
+    w("- **Order**: one server throughout; framework by framework, its in-process base (the server idle: "
+      + (f"{max(cpu):.2f} s of server CPU at most during a base" if cpu else "its CPU time recorded")
+      + ") and right after it that model's points, so the two sides of each ratio are under a minute apart.")
+    w("- **In-process** (a child process per framework, same files, same libraries, same thread "
       "settings): TensorFlow — Python `tf.saved_model.load` + the serving signature (the wheel whose "
       "`libtensorflow_cc.so.2` the server opens; intra-op = budget, inter-op 1); libtorch — Swerve's own shim "
       "(`.build-native/libswerve_torch_shim.so`, the torch wheel's libtorch) called through ctypes exactly as the "
