@@ -50,6 +50,7 @@ import numpy as np
 from bench import perf
 from bench.server import Server, http_get
 from bench.util import PROJECT_ROOT, log
+from bench.report import _ratio  # the report's own ratio format
 
 FRAMEWORK_PYTHON = PROJECT_ROOT / ".venv-frameworks" / "bin" / "python"
 DEBIAN_PYTHON = "/usr/bin/python3"
@@ -314,12 +315,6 @@ def scenario(run) -> None:
 def _f(x, digits: int = 1) -> str:
     return "–" if x is None else f"{x:,.{digits}f}"
 
-
-def _ratio(x, ref) -> str:
-    if x is None or not ref:
-        return "–"
-    q = x / ref
-    return f"{q:.2f}×" if q >= 0.1 else f"{q:.2g}×"
 
 
 def _point(res: dict, name: str, protocol: str, c: int) -> dict | None:
