@@ -166,13 +166,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SwerveONNXRuntimeTests",
-            dependencies: ["SwerveCore", "SwerveONNXRuntime"],
+            dependencies: ["SwerveCore", "SwerveONNXRuntime", "SwerveTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SwerveTorchTests",
             dependencies: [
-                "SwerveCore", "SwerveTorch",
+                "SwerveCore", "SwerveTorch", "SwerveTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -180,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "SwerveTensorFlowTests",
             dependencies: [
-                "SwerveCore", "SwerveTensorFlow",
+                "SwerveCore", "SwerveTensorFlow", "SwerveTesting",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.util import PROJECT_ROOT, log, run_json_child
+from bench.report import _ratio  # the report's own ratio format
 
 HOT = 8  # models in the steady-state hot set
 CLIENTS = 16
@@ -254,12 +255,6 @@ def scenario(run) -> None:
 def _f(x, digits: int = 1) -> str:
     return "–" if x is None else f"{x:,.{digits}f}"
 
-
-def _ratio(x, ref) -> str:
-    if x is None or not ref:
-        return "–"
-    q = x / ref
-    return f"{q:.2f}×" if q >= 0.1 else f"{q:.2g}×"
 
 
 def section(results: dict) -> str:

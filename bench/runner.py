@@ -21,14 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import (image_preprocess, inprocess, jsonload, liveness, loadtest, many_models, perf, profile, startup,
-                   tfserving_rows, torchserve_load)
+from bench import (frameworks, image_preprocess, inprocess, jsonload, liveness, loadtest, many_models, perf, profile,
+                   startup, tfserving_rows, torchserve_load)
 from bench.machine import describe
 from bench.server import Server, supports_grpc
 from bench.util import PROJECT_ROOT, busy_builds, load_average, log, pressure
 
 SCENARIOS = ["inprocess", "startup", "images", "perf-http", "perf-grpc", "json", "tfserving-rows", "liveness", "loadtest",
-             "torchserve", "many_models"]
+             "torchserve", "many_models", "frameworks"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,15 @@ class Plan:
     tf_seconds: float = 3.0  # per size, after one unmeasured request
     tf_min_runs: int = 5
     tf_timeout_s: float = 60.0
-    budget_s: float = 13 * 60  # the measurements, not the build; scenarios past it are skipped
+    fw_concurrency: tuple[int, ...] = (1, 8)  # issue 16: ResNet-50 as SavedModel, TorchScript and ONNX
+    fw_window_ms: tuple[int, ...] = (2000, 4000)  # per entry of fw_concurrency (8 clients answer in batches)
+    fw_max_trials: int = 3
+    fw_stability_pct: int = 1000  # three windows as they come: the scenario stays near 3 minutes
+    fw_grpc_concurrency: tuple[int, ...] = (1,)  # gRPC too at these (HTTP binary at all)
+    fw_inproc_seconds: float = 2.5  # per in-process figure and framework
+    fw_inproc_min_runs: int = 20
+    fw_warmup_batches: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)  # every batch the batcher can form
+    budget_s: float = 16 * 60  # the measurements, not the build; scenarios past it are skipped
 
 
 FULL = Plan(mode="full")
@@ -78,7 +86,8 @@ QUICK = Plan(mode="quick", resnet_concurrency=(1, 8), tiny_concurrency=(1, 16), 
              json_seconds=2.0, json_resnet_seconds=2.0, json_warmup_s=0.5, load_ramp_s=15.0, load_hold_s=6.0,
              load_peak_window_s=5, live_seconds=3.0, startup_repeats=1, profile_seconds=2.0, adjacent_seconds=1.0,
              images_seconds=0.3, ts_concurrency=(1, 8, 64, 256), ts_seconds=1.5, ts_warmup_s=0.5,
-             ts_inproc_seconds=1.0, tf_seconds=0.5, tf_min_runs=3, budget_s=4 * 60)
+             ts_inproc_seconds=1.0, tf_seconds=0.5, tf_min_runs=3, fw_window_ms=(1000, 1000), fw_grpc_concurrency=(),
+             fw_inproc_seconds=1.0, fw_inproc_min_runs=5, fw_warmup_batches=(1, 8), budget_s=5 * 60)
 
 
 class Run:
@@ -91,6 +100,8 @@ class Run:
         self.examples = out / "examples"
         self.models = out / "models"
         self.classifier = out / "classifier"  # efficientnet_lite0 alone: the TorchServe-style scenario
+        # the `frameworks` scenario's three ResNet-50s (bench.frameworks.make_models), or why they are missing
+        self.framework_models: list[frameworks.FrameworkModel] | str | None = None
         self.started = time.monotonic()
         self.grpc = False
         self.threads = len(os.sched_getaffinity(0))  # the server's default budget (it logs "CPU budget N")
@@ -158,6 +169,13 @@ def make_models(run: Run) -> None:
             shutil.rmtree(bundled)
         shutil.copytree(run.examples, bundled)
         shutil.copytree(run.classifier / "efficientnet_lite0", bundled / "efficientnet_lite0")
+    if run.wanted("frameworks"):
+        # TorchScript + ONNX (Debian's torch) and the SavedModel (.venv-frameworks), each kept while its
+        # script is unchanged: about 3 minutes the first time on 2 cores, seconds after
+        try:
+            run.framework_models = frameworks.make_models(run.out, run.logs)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            run.framework_models = f"{type(e).__name__}: {e}"
 
 
 def scenario_inprocess(run: Run) -> None:
@@ -372,7 +390,7 @@ def scenario_limit(plan: Plan, name: str) -> float:
             "images": 60 + 30 * plan.images_seconds,
             "tfserving-rows": 60 + len(plan.tf_rows) * (plan.tf_seconds + 2 * plan.tf_timeout_s),
             "torchserve": 90 + plan.ts_inproc_seconds * 8 + len(plan.ts_concurrency) * (plan.ts_seconds + plan.ts_warmup_s + 10)
-            + plan.ts_timeout_s, "many_models": many_models.limit(plan.mode)}[name]
+            + plan.ts_timeout_s, "many_models": many_models.limit(plan.mode), "frameworks": frameworks.limit(plan)}[name]
 
 
 def _interrupt(signum, frame):
@@ -440,7 +458,8 @@ def main(argv: list[str]) -> int:
     steps = [("inprocess", scenario_inprocess), ("startup", scenario_startup), ("images", scenario_images),
              ("perf-http", lambda r: scenario_perf(r, "http")), ("perf-grpc", lambda r: scenario_perf(r, "grpc")),
              ("json", scenario_json), ("tfserving-rows", scenario_tfserving_rows), ("liveness", scenario_liveness), ("loadtest", scenario_loadtest),
-             ("torchserve", scenario_torchserve), ("many_models", many_models.scenario)]
+             ("torchserve", scenario_torchserve), ("many_models", many_models.scenario),
+             ("frameworks", frameworks.scenario)]
     interrupted = False
     for name, step in steps:
         if not run.wanted(name):
@@ -496,7 +515,7 @@ def main(argv: list[str]) -> int:
         plot_links = [p for p in pngs]
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(report.render(run.results, plot_links, report_path.parent) + many_models.section(run.results)
-                           + kept_soak_section(report_path))
+                           + frameworks.section(run.results) + kept_soak_section(report_path))
     results_path.write_text(json.dumps(run.results, indent=1))
     log(f"wrote {report_path}, {results_path}" + (", bench/results/latest.json, bench/plots/" if publish else ""))
     log(f"done in {run.results['duration_s'] / 60:.1f} min")

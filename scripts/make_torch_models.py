@@ -29,6 +29,12 @@ Models (all of them when no NAME is given):
     resnet50      torchvision.models.resnet50() with random weights (seed 0), traced on CPU:
                   INPUT__0 FP32 [-1, 3, 224, 224] -> OUTPUT__0 [-1, 1000], max_batch_size 8
                   (about 100 MB).
+    resnet50_onnx the same network with the same weights and input as resnet50 (built the same
+                  way, seed 0), exported to ONNX by torch.onnx.export (opset 17, the batch
+                  dimension dynamic) into OUT/resnet50_onnx/1/model.onnx with a config.pbtxt
+                  (platform onnxruntime_onnx, the same names, dims and max_batch_size as
+                  resnet50's) and the same input__0.npy / expected__0.npy (torch's output): the
+                  benchmark serves it beside the TorchScript file (about 100 MB, 20 s).
 
 Each model is written once: a folder whose `stamp` file matches this script is left as it is.
 """
@@ -158,21 +164,52 @@ def make_dict_out(out):
     torch.jit.script(DictOut()).save(os.path.join(folder, "model.pt"))
 
 
-def make_resnet50(out):
+def resnet50_and_input():
+    """torchvision's ResNet-50 with the random weights of seed 0, in eval mode, and the input the
+    references are computed on (drawn after the weights, from the same seed)."""
     import torchvision
 
     torch.manual_seed(0)
     model = torchvision.models.resnet50().eval()
     x = torch.randn(1, 3, 224, 224)
+    return model, x
+
+
+def make_resnet50(out):
+    model, x = resnet50_and_input()
     with torch.no_grad():
         traced = torch.jit.trace(model, (x,))
     write(out, "resnet50", traced, [x], [("INPUT__0", "TYPE_FP32", [3, 224, 224], 0)],
           [("OUTPUT__0", "TYPE_FP32", [1000], 0)], 8)
 
 
+def make_resnet50_onnx(out):
+    folder = os.path.join(out, "resnet50_onnx")
+    stamp_path = os.path.join(folder, "stamp")
+    if os.path.exists(stamp_path) and open(stamp_path).read() == SCRIPT_HASH:
+        return
+    model, x = resnet50_and_input()
+    os.makedirs(os.path.join(folder, "1"), exist_ok=True)
+    with torch.no_grad():
+        expected = model(x)
+        torch.onnx.export(model, (x,), os.path.join(folder, "1", "model.onnx"), input_names=["INPUT__0"],
+                          output_names=["OUTPUT__0"], dynamic_axes={"INPUT__0": {0: "batch"}, "OUTPUT__0": {0: "batch"}},
+                          opset_version=17, do_constant_folding=True)
+    np.save(os.path.join(folder, "input__0.npy"), x.numpy())
+    np.save(os.path.join(folder, "expected__0.npy"), expected.numpy())
+    lines = ['platform: "onnxruntime_onnx"', "max_batch_size: 8", "input [",
+             tensor_config("INPUT__0", "TYPE_FP32", [3, 224, 224]), "]", "output [",
+             tensor_config("OUTPUT__0", "TYPE_FP32", [1000]), "]"]
+    with open(os.path.join(folder, "config.pbtxt"), "w") as config:
+        config.write("\n".join(lines) + "\n")
+    with open(stamp_path, "w") as stamp:
+        stamp.write(SCRIPT_HASH)
+
+
 MAKERS = {
     "dense": make_dense, "two_io": make_two_io, "int64": make_int64, "identity": make_identity,
     "inplace": make_inplace, "list_out": make_list_out, "dict_out": make_dict_out, "resnet50": make_resnet50,
+    "resnet50_onnx": make_resnet50_onnx,
 }
 
 

@@ -1,6 +1,7 @@
 import Foundation
 import SwerveCore
 import SwerveONNXRuntime
+import SwerveTesting
 import Testing
 
 /// The real ONNX Runtime from the project's `.venv`, its bundled test models, and small models
@@ -66,21 +67,9 @@ enum ORTFixture {
             return .failure(SwerveError.internal("no .venv/bin/python found to write test models; run `make setup`"))
         }
         let folder = temporaryDirectory()
-        do {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = ["-c", modelScript, folder]
-            let errors = Pipe()
-            process.standardError = errors
-            try process.run()
-            let message = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                return .failure(SwerveError.internal("writing test models failed: \(String(decoding: message, as: UTF8.self))"))
-            }
-            return .success(folder)
-        } catch {
-            return .failure(SwerveError.internal("could not run \(python): \(error)"))
+        return Result { () throws(SwerveError) in
+            try ModelScript.run(python: python, arguments: ["-c", modelScript, folder], what: "writing test models")
+            return folder
         }
     }()
 

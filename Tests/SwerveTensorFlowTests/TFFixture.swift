@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwerveCore
+import SwerveTesting
 import SwerveTensorFlow
 import Synchronization
 import Testing
@@ -69,18 +70,7 @@ enum TFFixture {
         // never sees half of it.
         let staging = folder + ".\(UUID().uuidString)"
         do {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [script, staging]
-            let errors = Pipe()
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let message = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                return .failure(SwerveError.internal("make_tf_models.py failed: \(String(decoding: message, as: UTF8.self))"))
-            }
+            try ModelScript.run(python: python, arguments: [script, staging], what: "make_tf_models.py")
             guard FileManager.default.createFile(atPath: staging + "/complete", contents: Data()) else {
                 return .failure(SwerveError.internal("cannot write \(staging)/complete"))
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SwerveCore
+import SwerveTesting
 @testable import SwerveTorch
 import Testing
 
@@ -52,21 +53,9 @@ enum TorchFixture {
 
     private static func makeModels(_ names: [String]) -> Result<String, SwerveError> {
         let folder = packageRoot + "/.build-native/test-models"
-        do {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [packageRoot + "/scripts/make_torch_models.py", folder] + names
-            let errors = Pipe()
-            process.standardError = errors
-            try process.run()
-            let message = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else {
-                return .failure(SwerveError.internal("make_torch_models.py failed: \(String(decoding: message, as: UTF8.self))"))
-            }
-            return .success(folder)
-        } catch {
-            return .failure(SwerveError.internal("could not run \(python): \(error)"))
+        return Result { () throws(SwerveError) in
+            try ModelScript.run(python: python, arguments: [packageRoot + "/scripts/make_torch_models.py", folder] + names, what: "make_torch_models.py")
+            return folder
         }
     }
 
