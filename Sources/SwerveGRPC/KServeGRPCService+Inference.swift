@@ -13,12 +13,12 @@ extension KServeGRPCService {
     func modelInfer(request: Inference_ModelInferRequest, context: ServerContext, timeout: Duration?) async throws -> Inference_ModelInferResponse {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         return try await GRPCErrorMapping.mapping {
-            let inferenceRequest = try InferTranslation.request(from: request)
-            let server = self.server
+            var inferenceRequest = try InferTranslation.request(from: request)
             let response: InferenceResponse
             do {
-                response = try await RPCCancellation.run(context: context, drain: drain) {
-                    try await server.infer(inferenceRequest)
+                response = try await RPCCancellation.run(context: context, drain: drain) { signal in
+                    inferenceRequest.cancellation = signal
+                    return try await server.infer(inferenceRequest)
                 }
             } catch where (error as? SwerveError)?.code == .cancelled || error is CancellationError {
                 if let deadline, ContinuousClock.now >= deadline {

@@ -1,4 +1,5 @@
 import GRPCCore
+import SwerveCore
 import Synchronization
 
 /// Set once the gRPC server begins its graceful shutdown.
@@ -20,26 +21,24 @@ final class DrainSignal: Sendable {
 /// cancels the work, which removes a queued request from the model's queue.
 ///
 /// grpc-swift does not cancel a handler's task when the RPC is cancelled; it only signals the
-/// RPC's cancellation handle. This bridges that signal to Swift task cancellation, except while
-/// the server drains for shutdown.
+/// RPC's cancellation handle. This bridges that signal to the request's ``CancellationSignal``
+/// (as an HTTP client's disconnect is bridged), except while the server drains for shutdown.
+/// The work runs in the handler's own task: no task of its own to create, schedule and await
+/// for each request. Cancelling the handler's task cancels the work as any awaited work is.
 enum RPCCancellation {
-    /// Runs `operation` in a task that is cancelled when the RPC of `context` is cancelled or the
-    /// calling task is cancelled.
+    /// Runs `operation` with a signal that fires when the RPC of `context` is cancelled (before
+    /// or while `operation` runs) and the server is not draining.
     static func run<Result: Sendable>(
-        context: ServerContext, drain: DrainSignal, _ operation: @escaping @Sendable () async throws -> Result
+        context: ServerContext, drain: DrainSignal, _ operation: (CancellationSignal) async throws -> Result
     ) async throws -> Result {
         let cancellation = context.cancellation
-        let task = Task { try await operation() }
-        return try await withTaskCancellationHandler {
-            try await withRPCCancellationHandler {
-                // A cancellation that came before the handler was installed shows here.
-                if cancellation.isCancelled && !drain.isDraining { task.cancel() }
-                return try await task.value
-            } onCancelRPC: {
-                if !drain.isDraining { task.cancel() }
-            }
-        } onCancel: {
-            task.cancel()
+        let signal = CancellationSignal()
+        return try await withRPCCancellationHandler {
+            // A cancellation that came before the handler was installed shows here.
+            if cancellation.isCancelled && !drain.isDraining { signal.cancel() }
+            return try await operation(signal)
+        } onCancelRPC: {
+            if !drain.isDraining { signal.cancel() }
         }
     }
 }

@@ -1,0 +1,87 @@
+import Foundation
+@testable import SwerveCore
+import SwerveTesting
+import Testing
+
+/// A fast model's request runs on its caller's thread (``InstancePool``'s inline path) without
+/// changing what the pool promises: statistics, the queue bound, the batching delay.
+struct InlineExecutionTests {
+    let executor = ExecutionThreads(limit: 4, name: "swerve-tinline")
+
+    /// Runs `requests` one after the other, each inside a task marked as the caller, and returns
+    /// whether each ran on its caller's thread.
+    private func callerMarks(_ pool: InstancePool, model marks: CallerMarks, requests: Int) async throws -> [Bool] {
+        try await CallerMarks.$inCaller.withValue(true) {
+            for _ in 0..<requests { try await PoolFixtures.infer(pool) }
+        }
+        return marks.take()
+    }
+
+    private func markingModel(_ marks: CallerMarks, around model: FakeBackend.FakeModel? = nil) -> FakeBackend.FakeModel {
+        let inner = model ?? FakeBackend.FakeModel.identity()
+        return FakeBackend.FakeModel(signature: inner.signature) { inputs, outputs in
+            marks.record(CallerMarks.inCaller)
+            return try inner.run(inputs, outputs)
+        }
+    }
+
+    /// Requests that ran inline count in the statistics like those an executor thread ran: one
+    /// execution of one row each, one queue wait each, nothing left queued.
+    @Test func inlineRunsKeepTheStatistics() async throws {
+        let marks = CallerMarks()
+        let pool = PoolFixtures.pool([TrackedInstance(markingModel(marks))], executor: executor)
+        let ran = try await callerMarks(pool, model: marks, requests: 40)
+        #expect(ran.count == 40)
+        #expect(ran.filter { $0 }.count >= 30, "the fast model rarely ran on its caller's thread: \(ran)")
+        let statistics = pool.statistics.snapshot
+        #expect(statistics.executionCount == 40)
+        #expect(statistics.inferenceCount == 40)
+        #expect(statistics.inference.queue.count == 40, "a queue wait was not recorded for every request")
+        #expect(statistics.batches.map(\.batchSize) == [1])
+        #expect(statistics.batches.first?.computeInfer.count == 40)
+        #expect(pool.queuedCount == 0)
+        #expect(pool.isIdle)
+    }
+
+    /// While a request runs inline on the only instance, later requests queue up to the bound
+    /// and the next one is refused as overloaded; the queued one runs once the instance is free.
+    @Test func theQueueBoundHoldsWhileARequestRunsInline() async throws {
+        let gate = GatedModel()
+        defer { gate.open() }
+        let marks = CallerMarks()
+        let pool = InstancePool(
+            instances: [TrackedInstance(markingModel(marks, around: gate.model))], maxQueueSize: 1, policy: .unbatched,
+            label: "'m' version 1", statistics: StatisticsRecorder(name: "m", version: 1), executor: executor)
+        let warm = try await callerMarks(pool, model: marks, requests: 20)
+        #expect(warm.last == true, "the model never ran on its caller's thread: \(warm)")
+
+        gate.close()
+        let running = Task { try await CallerMarks.$inCaller.withValue(true) { try await PoolFixtures.infer(pool) } }
+        try await waitUntil("the request holds the only instance") { gate.heldCount == 1 }
+        #expect(marks.take() == [true], "the held request did not run on its caller's thread")
+        let queued = Task { try await PoolFixtures.infer(pool) }
+        try await waitUntil("a second request is queued") { pool.queuedCount == 1 }
+        do {
+            try await PoolFixtures.infer(pool)
+            Issue.record("a request beyond the queue bound was accepted")
+        } catch let error as SwerveError {
+            #expect(error.code == .unavailable)
+            #expect(error.message.contains("overloaded"), "\(error.message)")
+        }
+        gate.open()
+        _ = try await running.value
+        _ = try await queued.value
+        #expect(pool.statistics.snapshot.executionCount == 22)
+    }
+
+    /// A model that waits for batches to fill never runs a lone request inline, however fast it
+    /// is: the request waits out the batching delay in the queue, where others can join it.
+    @Test func aBatchingDelayIsNeverSkipped() async throws {
+        let marks = CallerMarks()
+        let pool = PoolFixtures.pool(
+            [TrackedInstance(markingModel(marks))], policy: PoolFixtures.batching(delay: .microseconds(200)), executor: executor)
+        let ran = try await callerMarks(pool, model: marks, requests: 20)
+        #expect(ran.count == 20)
+        #expect(!ran.contains(true), "a request skipped the batching delay and ran on its caller's thread")
+    }
+}

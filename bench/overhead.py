@@ -1,0 +1,145 @@
+"""The server's own cost per request on the tiny model (issue 18), for one or more builds side by side.
+
+For each build (``--binary LABEL=PATH``, repeatable): a fresh `swerve serve` on a repository holding
+only dense_tiny (16x16 dense, `scripts/make_example_repo.py`), driven by perf_analyzer over HTTP
+binary and gRPC at 1 and 16 clients (bench.perf.run_point: time windows, the server's CPU time
+from /proc/<pid>/stat over the run divided by its answers) and by the bench's own keep-alive JSON
+client at 1 and 16 clients (bench.jsonload, the server's CPU time read the same way around it).
+In-process onnxruntime batch 1 on the same model file is measured in the same run (a child process,
+before the first build and after the last). With ``--rounds 2`` the builds run A B A B, so drift of
+the machine shows as the spread between a build's rounds.
+
+    .venv/bin/python -m bench.overhead --binary before=/tmp/base/release/swerve \\
+        --binary after=.build/release/swerve --rounds 2
+
+Prints one table per run and writes the raw numbers as JSON (``--json``). The machine should be
+quiet: the clients share the server's cores, so every other load shows in every figure.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import inprocess, jsonload, perf
+from bench.server import Server, supports_grpc
+from bench.util import log
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODEL = "dense_tiny"
+
+
+def make_repository(into: Path) -> Path:
+    """A repository with dense_tiny alone, made by the examples' own script."""
+    examples = into / "examples"
+    subprocess.run([sys.executable, "scripts/make_example_repo.py", str(examples)], cwd=PROJECT_ROOT, check=True,
+                   timeout=120, stdout=subprocess.DEVNULL)
+    repo = into / "repo"
+    shutil.copytree(examples / MODEL, repo / MODEL)
+    return repo
+
+
+def json_point(server: Server, concurrency: int, seconds: float, warmup: float) -> dict:
+    """The JSON client's closed loop, with the server's CPU time over the run per answered request."""
+    before, cpu_before = server.stats(MODEL), server.cpu_seconds()
+    row = jsonload.run(server.http_port, MODEL, [1, 16], "x", concurrency, seconds, warmup)
+    after, cpu = server.stats(MODEL), server.cpu_seconds() - cpu_before
+    answered = after.get("success", 0) - before.get("success", 0)
+    if answered > 0:
+        row["server_cpu_us_per_request"] = cpu / answered * 1e6
+    return row
+
+
+def measure_build(label: str, binary: Path, repo: Path, logs: Path, window_ms: int, json_seconds: float,
+                  concurrencies: list[int]) -> list[dict]:
+    rows: list[dict] = []
+    grpc = supports_grpc(binary)
+    with Server(binary, repo, logs / f"{label}-{int(time.time())}.log", grpc=grpc) as server:
+        server.start()
+        protocols = ["http"] + (["grpc"] if grpc else [])
+        for protocol in protocols:
+            for c in concurrencies:
+                r = perf.run_point(server, MODEL, protocol, c, window_ms, max_trials=5, stability_pct=1000,
+                                   workdir=logs / label, timeout=120)
+                r["protocol"] = "HTTP binary" if protocol == "http" else "gRPC"
+                rows.append(r)
+                _log(label, r)
+        for c in concurrencies:
+            r = json_point(server, c, json_seconds, 1.0)
+            r["protocol"] = "HTTP JSON"
+            rows.append(r)
+            _log(label, r)
+    for r in rows:
+        r["build"] = label
+    return rows
+
+
+def _log(label: str, r: dict) -> None:
+    if "throughput" not in r:
+        log(f"  {label} {r['protocol']} c={r['concurrency']}: failed: {r.get('error') or r.get('first_error')}")
+        return
+    log(f"  {label} {r['protocol']} c={r['concurrency']}: {r['throughput']:,.0f}/s p50 {r['p50_us']:.0f} µs "
+        f"server CPU {r.get('server_cpu_us_per_request', float('nan')):.0f} µs/req")
+
+
+def table(rows: list[dict], ort: list[dict]) -> str:
+    lines = ["| build | protocol | clients | req/s | p50 µs | p99 µs | server CPU µs/req | errors |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "throughput" not in r:
+            lines.append(f"| {r['build']} | {r['protocol']} | {r['concurrency']} | failed | | | | |")
+            continue
+        cpu = r.get("server_cpu_us_per_request")
+        lines.append(f"| {r['build']} | {r['protocol']} | {r['concurrency']} | {r['throughput']:,.0f} | "
+                     f"{r['p50_us']:.0f} | {r['p99_us']:.0f} | {'–' if cpu is None else f'{cpu:.0f}'} | "
+                     f"{r.get('errors', 0)} |")
+    for i, o in enumerate(ort):
+        one = o["batch1"]
+        lines.append(f"\nIn-process onnxruntime batch 1 ({'before' if i == 0 else 'after'} the servers): "
+                     f"p50 {one['p50_ms'] * 1e3:.1f} µs, p99 {one['p99_ms'] * 1e3:.1f} µs")
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--binary", action="append", required=True, metavar="LABEL=PATH",
+                        help="a build to measure (repeatable)")
+    parser.add_argument("--rounds", type=int, default=1, help="measure the builds in turn this many times")
+    parser.add_argument("--window-ms", type=int, default=2000, help="perf_analyzer's window")
+    parser.add_argument("--json-seconds", type=float, default=4.0, help="the JSON client's measured time")
+    parser.add_argument("--concurrency", type=int, action="append", help="clients (default 1 and 16)")
+    parser.add_argument("--threads", type=int, default=2, help="in-process onnxruntime intra-op threads")
+    parser.add_argument("--json", type=Path, help="write the raw numbers here")
+    a = parser.parse_args(argv)
+    builds = []
+    for spec in a.binary:
+        label, _, path = spec.partition("=")
+        if not path or not Path(path).is_file():
+            parser.error(f"--binary {spec!r}: expected LABEL=PATH of an existing file")
+        builds.append((label, Path(path)))
+    concurrencies = a.concurrency or [1, 16]
+    with tempfile.TemporaryDirectory(prefix="swerve-overhead-") as tmp:
+        repo = make_repository(Path(tmp))
+        logs = Path(tmp) / "logs"
+        model_file = repo / MODEL / "1/model.onnx"
+        ort = [inprocess.run_child(model_file, 2.0, 2000, a.threads, batch1_only=True)]
+        rows: list[dict] = []
+        for round_ in range(a.rounds):
+            for label, binary in builds:
+                for r in measure_build(label, binary, repo, logs, a.window_ms, a.json_seconds, concurrencies):
+                    r["round"] = round_ + 1
+                    rows.append(r)
+        ort.append(inprocess.run_child(model_file, 2.0, 2000, a.threads, batch1_only=True))
+    print(table(rows, ort))
+    if a.json:
+        a.json.write_text(json.dumps({"rows": rows, "inprocess": ort}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
