@@ -1,7 +1,6 @@
 import ArgumentParser
 
-/// The `swerve` command: serves models, or checks a model repository.
-@main
+/// The `swerve` command: serves models, or checks a model repository (run from main.swift).
 struct Swerve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swerve",
