@@ -114,7 +114,6 @@ struct ServeCommand: AsyncParsableCommand {
         let (backend, backends) = try common.makeBackends(intraOpThreads: intraOpThreads)
         let budget = CPUBudget.available()
         logger.info("ONNX Runtime \(backend.version) from \(backend.libraryPath); CPU budget \(budget); \(backend.intraOpThreads) intra-op threads shared by all models")
-        logger.info("\(GlobalExecutor.summary)")
 
         let manager = ModelManager(
             repository: common.repository, backends: backends,

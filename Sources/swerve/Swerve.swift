@@ -1,6 +1,7 @@
 import ArgumentParser
 
-/// The `swerve` command: serves models, or checks a model repository (run from main.swift).
+/// The `swerve` command: serves models, or checks a model repository.
+@main
 struct Swerve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swerve",
