@@ -26,7 +26,8 @@ struct InlineExecutionTests {
     }
 
     /// Requests that ran inline count in the statistics like those an executor thread ran: one
-    /// execution of one row each, one queue wait each, nothing left queued.
+    /// execution of one row each, nothing left queued. (The request and queue counters are
+    /// InferencePipeline's, above the pool.)
     @Test func inlineRunsKeepTheStatistics() async throws {
         let marks = CallerMarks()
         let pool = PoolFixtures.pool([TrackedInstance(markingModel(marks))], executor: executor)
@@ -36,7 +37,6 @@ struct InlineExecutionTests {
         let statistics = pool.statistics.snapshot
         #expect(statistics.executionCount == 40)
         #expect(statistics.inferenceCount == 40)
-        #expect(statistics.inference.queue.count == 40, "a queue wait was not recorded for every request")
         #expect(statistics.batches.map(\.batchSize) == [1])
         #expect(statistics.batches.first?.computeInfer.count == 40)
         #expect(pool.queuedCount == 0)
