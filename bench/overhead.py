@@ -44,6 +44,31 @@ def make_repository(into: Path) -> Path:
     return repo
 
 
+def voluntary_switches(server: Server) -> int:
+    """Voluntary context switches of every thread of the server so far (a thread that blocks or
+    hands work to another thread and waits): a count that the machine's other load hardly moves,
+    unlike times. Threads that exited meanwhile are not counted."""
+    total = 0
+    for task in Path(f"/proc/{server.proc.pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def with_switches(server: Server, measure) -> dict:
+    """Runs `measure()` and adds the server's voluntary context switches per answered request."""
+    before, switches = server.stats(MODEL), voluntary_switches(server)
+    row = measure()
+    switches, answered = voluntary_switches(server) - switches, server.stats(MODEL).get("success", 0) - before.get("success", 0)
+    if answered > 0:
+        row["server_switches_per_request"] = switches / answered
+    return row
+
+
 def json_point(server: Server, concurrency: int, seconds: float, warmup: float) -> dict:
     """The JSON client's closed loop, with the server's CPU time over the run per answered request."""
     before, cpu_before = server.stats(MODEL), server.cpu_seconds()
@@ -56,21 +81,22 @@ def json_point(server: Server, concurrency: int, seconds: float, warmup: float) 
 
 
 def measure_build(label: str, binary: Path, repo: Path, logs: Path, window_ms: int, json_seconds: float,
-                  concurrencies: list[int]) -> list[dict]:
+                  concurrencies: list[int], wanted: list[str]) -> list[dict]:
     rows: list[dict] = []
     grpc = supports_grpc(binary)
     with Server(binary, repo, logs / f"{label}-{int(time.time())}.log", grpc=grpc) as server:
         server.start()
-        protocols = ["http"] + (["grpc"] if grpc else [])
+        protocols = [p for p in ("http", "grpc") if p in wanted and (p != "grpc" or grpc)]
         for protocol in protocols:
             for c in concurrencies:
-                r = perf.run_point(server, MODEL, protocol, c, window_ms, max_trials=5, stability_pct=1000,
-                                   workdir=logs / label, timeout=120)
+                r = with_switches(server, lambda: perf.run_point(
+                    server, MODEL, protocol, c, window_ms, max_trials=5, stability_pct=1000, workdir=logs / label,
+                    timeout=120))
                 r["protocol"] = "HTTP binary" if protocol == "http" else "gRPC"
                 rows.append(r)
                 _log(label, r)
-        for c in concurrencies:
-            r = json_point(server, c, json_seconds, 1.0)
+        for c in concurrencies if "json" in wanted else []:
+            r = with_switches(server, lambda: json_point(server, c, json_seconds, 1.0))
             r["protocol"] = "HTTP JSON"
             rows.append(r)
             _log(label, r)
@@ -88,16 +114,16 @@ def _log(label: str, r: dict) -> None:
 
 
 def table(rows: list[dict], ort: list[dict]) -> str:
-    lines = ["| build | protocol | clients | req/s | p50 µs | p99 µs | server CPU µs/req | errors |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| build | protocol | clients | req/s | p50 µs | p99 µs | server CPU µs/req | server switches/req | errors |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "throughput" not in r:
-            lines.append(f"| {r['build']} | {r['protocol']} | {r['concurrency']} | failed | | | | |")
+            lines.append(f"| {r['build']} | {r['protocol']} | {r['concurrency']} | failed | | | | | |")
             continue
-        cpu = r.get("server_cpu_us_per_request")
+        cpu, switches = r.get("server_cpu_us_per_request"), r.get("server_switches_per_request")
         lines.append(f"| {r['build']} | {r['protocol']} | {r['concurrency']} | {r['throughput']:,.0f} | "
                      f"{r['p50_us']:.0f} | {r['p99_us']:.0f} | {'–' if cpu is None else f'{cpu:.0f}'} | "
-                     f"{r.get('errors', 0)} |")
+                     f"{'–' if switches is None else f'{switches:.2f}'} | {r.get('errors', 0)} |")
     for i, o in enumerate(ort):
         one = o["batch1"]
         lines.append(f"\nIn-process onnxruntime batch 1 ({'before' if i == 0 else 'after'} the servers): "
@@ -113,6 +139,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--window-ms", type=int, default=2000, help="perf_analyzer's window")
     parser.add_argument("--json-seconds", type=float, default=4.0, help="the JSON client's measured time")
     parser.add_argument("--concurrency", type=int, action="append", help="clients (default 1 and 16)")
+    parser.add_argument("--protocol", action="append", choices=["http", "grpc", "json"],
+                        help="what to drive: http (binary tensors), grpc, json (default all three)")
     parser.add_argument("--threads", type=int, default=2, help="in-process onnxruntime intra-op threads")
     parser.add_argument("--json", type=Path, help="write the raw numbers here")
     a = parser.parse_args(argv)
@@ -131,7 +159,8 @@ def main(argv: list[str]) -> int:
         rows: list[dict] = []
         for round_ in range(a.rounds):
             for label, binary in builds:
-                for r in measure_build(label, binary, repo, logs, a.window_ms, a.json_seconds, concurrencies):
+                for r in measure_build(label, binary, repo, logs, a.window_ms, a.json_seconds, concurrencies,
+                                   a.protocol or ["http", "grpc", "json"]):
                     r["round"] = round_ + 1
                     rows.append(r)
         ort.append(inprocess.run_child(model_file, 2.0, 2000, a.threads, batch1_only=True))
