@@ -7,10 +7,14 @@ from /proc/<pid>/stat over the run divided by its answers) and by the bench's ow
 client at 1 and 16 clients (bench.jsonload, the server's CPU time read the same way around it).
 In-process onnxruntime batch 1 on the same model file is measured in the same run (a child process,
 before the first build and after the last). With ``--rounds 2`` the builds run A B A B, so drift of
-the machine shows as the spread between a build's rounds.
+the machine shows as the spread between a build's rounds. Beside the times, the server's voluntary
+context switches per answer (all its threads, /proc/<pid>/task/*/status): thread hand-overs per
+request, a count the machine's other load hardly moves. ``--liveness-mb 9`` also probes
+/v2/health/live (bench.liveness) while 2 clients POST JSON bodies of that size: CPU work a handler
+does on an event loop shows there as probe latency.
 
     .venv/bin/python -m bench.overhead --binary before=/tmp/base/release/swerve \\
-        --binary after=.build/release/swerve --rounds 2
+        --binary after=.build/release/swerve --rounds 2 --liveness-mb 9
 
 Prints one table per run and writes the raw numbers as JSON (``--json``). The machine should be
 quiet: the clients share the server's cores, so every other load shows in every figure.
@@ -26,7 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import inprocess, jsonload, perf
+import http.client
+import threading
+
+from bench import inprocess, jsonload, liveness, perf
 from bench.server import Server, supports_grpc
 from bench.util import log
 
@@ -80,8 +87,41 @@ def json_point(server: Server, concurrency: int, seconds: float, warmup: float) 
     return row
 
 
+def big_json_liveness(server: Server, megabytes: float, seconds: float = 6.0, clients: int = 2) -> dict:
+    """/v2/health/live probed every 20 ms on fresh connections (bench.liveness, its own process)
+    while `clients` keep POSTing a KServe JSON request of about `megabytes` to dense_tiny: the
+    tensor is small, the rest an ignored field of numbers that the server still reads. Shows
+    whether a handler's CPU work on a large body delays the listeners' event loops."""
+    numbers = ",".join(f"{(i * 7919 % 20000 - 10000) / 3333.0:.5f}" for i in range(int(megabytes * 1e6 / 9)))
+    body = ('{"inputs":[{"name":"x","shape":[1,16],"datatype":"FP32","data":[' + ",".join(["0.5"] * 16)
+            + ']}],"extra":[' + numbers + "]}").encode()
+    stop = time.perf_counter() + seconds
+    answered, failures = [0], []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.http_port, timeout=60)
+        while time.perf_counter() < stop:
+            conn.request("POST", f"/v2/models/{MODEL}/infer", body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                failures.append(response.status)
+            answered[0] += 1
+
+    prober = liveness.start_prober(server.http_port, seconds, 0.02)
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 120)
+    result = liveness.finish_prober(prober, seconds + 30)
+    result.update({"protocol": "liveness, large JSON", "concurrency": clients, "body_mb": round(len(body) / 1e6, 1),
+                   "large_requests": answered[0], "large_failures": len(failures)})
+    return result
+
+
 def measure_build(label: str, binary: Path, repo: Path, logs: Path, window_ms: int, json_seconds: float,
-                  concurrencies: list[int], wanted: list[str]) -> list[dict]:
+                  concurrencies: list[int], wanted: list[str], liveness_mb: float) -> list[dict]:
     rows: list[dict] = []
     grpc = supports_grpc(binary)
     with Server(binary, repo, logs / f"{label}-{int(time.time())}.log", grpc=grpc) as server:
@@ -100,6 +140,11 @@ def measure_build(label: str, binary: Path, repo: Path, logs: Path, window_ms: i
             r["protocol"] = "HTTP JSON"
             rows.append(r)
             _log(label, r)
+        if liveness_mb > 0:
+            r = big_json_liveness(server, liveness_mb)
+            rows.append(r)
+            log(f"  {label} liveness while {r['concurrency']} clients POST {r['body_mb']} MB JSON bodies: "
+                f"p50 {r.get('p50_ms')} ms p99 {r.get('p99_ms')} ms max {r.get('max_ms')} ms {r.get('error', '')}")
     for r in rows:
         r["build"] = label
     return rows
@@ -114,6 +159,8 @@ def _log(label: str, r: dict) -> None:
 
 
 def table(rows: list[dict], ort: list[dict]) -> str:
+    probes = [r for r in rows if r["protocol"].startswith("liveness")]
+    rows = [r for r in rows if not r["protocol"].startswith("liveness")]
     lines = ["| build | protocol | clients | req/s | p50 µs | p99 µs | server CPU µs/req | server switches/req | errors |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -124,6 +171,15 @@ def table(rows: list[dict], ort: list[dict]) -> str:
         lines.append(f"| {r['build']} | {r['protocol']} | {r['concurrency']} | {r['throughput']:,.0f} | "
                      f"{r['p50_us']:.0f} | {r['p99_us']:.0f} | {'–' if cpu is None else f'{cpu:.0f}'} | "
                      f"{'–' if switches is None else f'{switches:.2f}'} | {r.get('errors', 0)} |")
+    if probes:
+        lines += ["", "| build | /v2/health/live while 2 clients POST large JSON bodies | probes | p50 ms | p99 ms | max ms | failures |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in probes:
+            if "p50_ms" not in r:
+                lines.append(f"| {r['build']} | failed: {r.get('error')} | | | | | |")
+                continue
+            lines.append(f"| {r['build']} | {r['body_mb']} MB bodies, {r['large_requests']} answered | {r['probes']} | "
+                         f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['failures']} |")
     for i, o in enumerate(ort):
         one = o["batch1"]
         lines.append(f"\nIn-process onnxruntime batch 1 ({'before' if i == 0 else 'after'} the servers): "
@@ -141,6 +197,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--concurrency", type=int, action="append", help="clients (default 1 and 16)")
     parser.add_argument("--protocol", action="append", choices=["http", "grpc", "json"],
                         help="what to drive: http (binary tensors), grpc, json (default all three)")
+    parser.add_argument("--liveness-mb", type=float, default=0.0,
+                        help="also probe /v2/health/live while 2 clients POST JSON bodies of this many MB (0: no)")
     parser.add_argument("--threads", type=int, default=2, help="in-process onnxruntime intra-op threads")
     parser.add_argument("--json", type=Path, help="write the raw numbers here")
     a = parser.parse_args(argv)
@@ -160,7 +218,7 @@ def main(argv: list[str]) -> int:
         for round_ in range(a.rounds):
             for label, binary in builds:
                 for r in measure_build(label, binary, repo, logs, a.window_ms, a.json_seconds, concurrencies,
-                                   a.protocol or ["http", "grpc", "json"]):
+                                   a.protocol or ["http", "grpc", "json"], a.liveness_mb):
                     r["round"] = round_ + 1
                     rows.append(r)
         ort.append(inprocess.run_child(model_file, 2.0, 2000, a.threads, batch1_only=True))
