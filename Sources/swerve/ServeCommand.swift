@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the models of a repository over KServe v2 HTTP and gRPC, TorchServe's inference and management APIs, and TensorFlow Serving REST.",
-        discussion: "Stops cleanly on SIGINT or SIGTERM: new connections are refused, requests in flight finish."
+        discussion: "Stops cleanly on SIGINT or SIGTERM: new connections are refused, requests in flight finish. With --tls-cert, SIGHUP rereads the certificate and key for new connections."
     )
 
     @OptionGroup var common: CommonOptions
