@@ -1,6 +1,4 @@
 import ArgumentParser
-import HummingbirdCore
-import HummingbirdTLS
 import SwerveTLS
 
 /// `--tls-cert`, `--tls-key` and `--tls-client-ca`: TLS on every listener of `swerve serve`, and
@@ -17,9 +15,12 @@ struct TLSOptions: ParsableArguments {
 
     func validate() throws {
         switch (certificate, privateKey) {
-        case (.some, nil): throw ValidationError("--tls-cert needs --tls-key (the certificate's private key)")
-        case (nil, .some): throw ValidationError("--tls-key needs --tls-cert (the certificate it belongs to)")
-        case (nil, nil) where clientCA != nil: throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS with client certificates)")
+        case (.some(let certificate), nil):
+            throw ValidationError("--tls-cert \(certificate) needs --tls-key (the certificate's private key)")
+        case (nil, .some(let privateKey)):
+            throw ValidationError("--tls-key \(privateKey) needs --tls-cert (the certificate it belongs to)")
+        case (nil, nil) where clientCA != nil:
+            throw ValidationError("--tls-client-ca \(clientCA ?? "") needs --tls-cert and --tls-key (mutual TLS is TLS with client certificates)")
         default: break
         }
     }
@@ -38,14 +39,5 @@ struct TLSOptions: ParsableArguments {
             }
             throw StartupFailure("cannot serve TLS: \(flag) \(error.path): \(error.reason)")
         }
-    }
-}
-
-extension HTTPServerBuilder {
-    /// `base` behind TLS with the current certificate of `tls` on each handshake, or `base`
-    /// itself when `tls` is nil.
-    static func swerveTLS(_ base: HTTPServerBuilder, tls: ServerTLS?) throws -> HTTPServerBuilder {
-        guard let tls else { return base }
-        return try .tls(base, tlsConfiguration: tls.httpConfiguration())
     }
 }

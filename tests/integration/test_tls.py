@@ -353,9 +353,9 @@ def test_unusable_tls_files_stop_the_start_with_the_flag_and_file_named(pki, rep
          f"--tls-key {pki / 'server2.key'}: does not match the certificate in {pki / 'server.crt'}"),
         (["--tls-cert", str(pki / "server.crt"), "--tls-key", str(pki / "server.key"), "--tls-client-ca", str(garbage)],
          1, f"--tls-client-ca {garbage}"),
-        (["--tls-cert", str(pki / "server.crt")], 64, "--tls-cert needs --tls-key"),
-        (["--tls-key", str(pki / "server.key")], 64, "--tls-key needs --tls-cert"),
-        (["--tls-client-ca", str(pki / "ca.crt")], 64, "--tls-client-ca needs --tls-cert and --tls-key"),
+        (["--tls-cert", str(pki / "server.crt")], 64, f"--tls-cert {pki / 'server.crt'} needs --tls-key"),
+        (["--tls-key", str(pki / "server.key")], 64, f"--tls-key {pki / 'server.key'} needs --tls-cert"),
+        (["--tls-client-ca", str(pki / "ca.crt")], 64, f"--tls-client-ca {pki / 'ca.crt'} needs --tls-cert and --tls-key"),
     ]
     for args, status, message in cases:
         # Port 0 everywhere: a start that got past the check would not collide with anything.
