@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 import SwerveCore
+import SwerveTLS
 
 /// Settings of the gRPC frontend.
 public struct GRPCFrontendOptions: Sendable {
@@ -20,22 +21,25 @@ public struct GRPCFrontendOptions: Sendable {
     /// wait for a free slot). Without it SwiftNIO enforces 100 without advertising it, and a
     /// client that opens a 101st call gets its whole connection closed.
     public var maxConcurrentStreams: Int
+    /// TLS (and mutual TLS) for every connection; nil serves plaintext HTTP/2.
+    public var tls: ServerTLS?
 
     /// Creates options.
     public init(
         address: String = "0.0.0.0", port: Int = 8001, maxMessageSize: Int = 64 << 20, streamWindow: Int = 32,
-        maxConcurrentStreams: Int = 1024
+        maxConcurrentStreams: Int = 1024, tls: ServerTLS? = nil
     ) {
         self.address = address
         self.port = port
         self.maxMessageSize = maxMessageSize
         self.streamWindow = streamWindow
         self.maxConcurrentStreams = maxConcurrentStreams
+        self.tls = tls
     }
 }
 
 /// The gRPC frontend: KServe v2's `inference.GRPCInferenceService` and `grpc.health.v1.Health`
-/// over HTTP/2 (plaintext), as a service of the process's `ServiceGroup`.
+/// over HTTP/2 (plaintext, or TLS when ``GRPCFrontendOptions/tls`` is set), as a service of the process's `ServiceGroup`.
 ///
 /// On graceful shutdown it stops accepting calls, lets unary calls in flight finish, ends open
 /// inference streams once their requests in flight are answered, and returns.
@@ -75,7 +79,7 @@ public struct GRPCFrontend: Service {
         defer { eventLoops.shutdownGracefully { _ in } }
         let transport = HTTP2ServerTransport.Posix(
             address: try Self.bindAddress(host: options.address, port: options.port),
-            transportSecurity: .plaintext,
+            transportSecurity: try Self.transportSecurity(options.tls),
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = MessageSizeLimit.transportLimit(for: options.maxMessageSize)
                 $0.http2.maxConcurrentStreams = options.maxConcurrentStreams

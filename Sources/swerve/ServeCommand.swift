@@ -8,17 +8,19 @@ import SwerveCore
 import SwerveGRPC
 import SwerveHTTP
 import SwerveONNXRuntime
+import SwerveTLS
 
 /// `swerve serve`: loads the repository's models and serves them until SIGINT or SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the models of a repository over KServe v2 HTTP and gRPC, TorchServe's inference and management APIs, and TensorFlow Serving REST.",
-        discussion: "Stops cleanly on SIGINT or SIGTERM: new connections are refused, requests in flight finish."
+        discussion: "Stops cleanly on SIGINT or SIGTERM: new connections are refused, requests in flight finish. With --tls-cert, SIGHUP rereads the certificate and key for new connections."
     )
 
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Triton's flags") var triton: TritonFlags
+    @OptionGroup(title: "TLS") var tls: TLSOptions
 
     @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 HTTP endpoint.", valueName: "port"))
     var httpPort: Int = 8000
@@ -110,6 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
             .init(name: "TorchServe inference API", flag: "--torchserve-port", address: httpAddress, port: torchservePort),
             .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: httpAddress, port: torchserveManagementPort),
         ])
+        let serverTLS = try tls.load()
         for listener in listenersGivingWay { logger.notice("\(listener): turned off; give it a port to serve it") }
         let (backend, backends) = try common.makeBackends(intraOpThreads: intraOpThreads)
         let budget = CPUBudget.available()
@@ -131,30 +134,31 @@ struct ServeCommand: AsyncParsableCommand {
             .init(service: ModelUnloaderService(server: server)),
             .init(service: IdleMemoryReleaseService(logger: logger)),
         ]
+        if let serverTLS { services.append(.init(service: await TLSReloadService(tls: serverTLS, logger: logger))) }
         if metricsPort != 0 {
             let registry = PrometheusCollectorRegistry()
             var factory = PrometheusMetricsFactory(registry: registry)
             factory.defaultDurationHistogramBuckets = try histogramBuckets()
             MetricsSystem.bootstrap(factory)
-            services.append(httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, logger: logger))
+            services.append(try httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, tls: serverTLS, logger: logger))
         }
         if httpListenPort != 0 {
             let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
-            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, logger: logger))
+            services.append(try httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, tls: serverTLS, logger: logger))
         }
         if torchservePort != 0 {
             let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, errorFormat: .torchServe, logger: logger))
+            services.append(try httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, errorFormat: .torchServe, tls: serverTLS, logger: logger))
         }
         if torchserveManagementPort != 0 {
-            services.append(httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, errorFormat: .torchServe, logger: logger))
+            services.append(try httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, errorFormat: .torchServe, tls: serverTLS, logger: logger))
         }
         if tfservingPort != 0 {
             let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, logger: logger))
+            services.append(try httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, tls: serverTLS, logger: logger))
         }
         if grpcListenPort != 0 {
-            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
+            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize, tls: serverTLS)
             services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
         }
 
@@ -169,14 +173,15 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
-    /// A Hummingbird application serving `router` on the HTTP address and `port`.
+    /// A Hummingbird application serving `router` on the HTTP address and `port`, over TLS when
+    /// `tls` is given.
     func httpService(
         _ name: String, router: Router<SwerveRequestContext>, port: Int, errorFormat: HTTPErrorFormat = .kserve,
-        isLive: (@Sendable () -> Bool)? = nil, logger: Logger
-    ) -> ServiceGroupConfiguration.ServiceConfiguration {
+        isLive: (@Sendable () -> Bool)? = nil, tls: ServerTLS? = nil, logger: Logger
+    ) throws -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
-            server: .swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive),
+            server: try .swerveTLS(.swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive), tls: tls),
             configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))
