@@ -20,12 +20,15 @@ public struct GRPCFrontendOptions: Sendable {
     /// wait for a free slot). Without it SwiftNIO enforces 100 without advertising it, and a
     /// client that opens a 101st call gets its whole connection closed.
     public var maxConcurrentStreams: Int
+    /// Keepalive, connection age and idle limits (``GRPCConnectionLimits``).
+    public var connections: GRPCConnectionLimits
 
     /// Creates options.
     public init(
         address: String = "0.0.0.0", port: Int = 8001, maxMessageSize: Int = 64 << 20, streamWindow: Int = 32,
-        maxConcurrentStreams: Int = 1024
+        maxConcurrentStreams: Int = 1024, connections: GRPCConnectionLimits = GRPCConnectionLimits()
     ) {
+        self.connections = connections
         self.address = address
         self.port = port
         self.maxMessageSize = maxMessageSize
@@ -79,6 +82,15 @@ public struct GRPCFrontend: Service {
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = MessageSizeLimit.transportLimit(for: options.maxMessageSize)
                 $0.http2.maxConcurrentStreams = options.maxConcurrentStreams
+                let limits = options.connections
+                $0.connection.keepalive = .init(
+                    time: limits.keepaliveTime, timeout: limits.keepaliveTimeout,
+                    clientBehavior: .init(
+                        minPingIntervalWithoutCalls: limits.minReceivedPingIntervalWithoutData,
+                        allowWithoutCalls: limits.keepalivePermitWithoutCalls))
+                $0.connection.maxAge = limits.maxConnectionAge
+                $0.connection.maxGraceTime = limits.maxConnectionAgeGrace
+                $0.connection.maxIdleTime = limits.maxConnectionIdle
                 // Flush at once: coalescing delays every unary answer by up to 100 µs.
                 $0.connection.flushCoalescing = nil
                 // A negative grpc-timeout made grpc-swift stop the process.

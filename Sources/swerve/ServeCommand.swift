@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Triton's flags") var triton: TritonFlags
+    @OptionGroup(title: "Limits") var limits: LimitOptions
 
     @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 HTTP endpoint.", valueName: "port"))
     var httpPort: Int = 8000
@@ -120,7 +121,7 @@ struct ServeCommand: AsyncParsableCommand {
             options: ModelManagerOptions(
                 cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
-                makePreprocessor: CommonOptions.makePreprocessor, memoryBudget: try memoryBudgetBytes()),
+                makePreprocessor: CommonOptions.makePreprocessor, memoryBudget: try memoryBudgetBytes(), limits: limits.models),
             logger: logger)
         let server = InferenceServer(
             manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions),
@@ -139,22 +140,22 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, logger: logger))
         }
         if httpListenPort != 0 {
-            let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
+            let routes = KServeRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
             services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, logger: logger))
         }
         if torchservePort != 0 {
-            let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
+            let routes = TorchServeInferenceRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
             services.append(httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, errorFormat: .torchServe, logger: logger))
         }
         if torchserveManagementPort != 0 {
             services.append(httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, errorFormat: .torchServe, logger: logger))
         }
         if tfservingPort != 0 {
-            let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
+            let routes = TFServingRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
             services.append(httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, logger: logger))
         }
         if grpcListenPort != 0 {
-            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
+            let options = limits.grpcFrontend(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
             services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
         }
 
@@ -176,7 +177,7 @@ extension ServeCommand {
     ) -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
-            server: .swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive),
+            server: .swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive, limits: limits.httpConnections),
             configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))

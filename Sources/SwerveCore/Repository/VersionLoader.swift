@@ -43,6 +43,7 @@ struct VersionLoader: Sendable {
         for instance in instances {
             try await Blocking.run { try Warmup.run(instance, config: completed.config, io: completed.io, logger: logger) }
         }
+        let limits = try options.limits.applying(completed.config)
         let labels = try labels(for: completed.config, in: entry)
         let preprocessor = try options.makePreprocessor?(completed.config)
         let configuredQueue = Int(completed.config.dynamicBatching.defaultQueuePolicy.maxQueueSize)
@@ -56,7 +57,8 @@ struct VersionLoader: Sendable {
         return ServedVersion(
             name: name, version: version, config: completed.config, io: completed.io,
             unsupportedOutputs: first.signature.unsupportedOutputs, labels: labels,
-            preprocessor: preprocessor, memoryBytes: memoryBytes, pool: pool)
+            preprocessor: preprocessor, memoryBytes: memoryBytes, pool: pool,
+            admission: ModelAdmission(limits: limits, label: "'\(name)' version \(version)", clock: options.clock))
     }
 
     /// Label files per output: `label_filename` from the config, else the model's `labels.txt`.
