@@ -11,6 +11,8 @@ import NIOHTTPTypes
 /// the decoder and stops it when the head is decoded, then waits for the request's end before the
 /// next bytes may start it again. ``Heads`` puts ``Bytes`` in place when it is added. A connection
 /// with no bytes at all is left to the idle timeout (``HTTPConnectionLimits/idleTimeout``).
+/// Under TLS, ``Bytes`` sits before the TLS handler and sees the encrypted bytes, so the first
+/// request's handshake counts against the timeout too.
 /// The connection is closed without an answer, as nginx does at its `client_header_timeout`.
 enum HTTPHeaderTimeout {
     /// The timer of one connection; touched on its event loop only.
