@@ -20,8 +20,9 @@ final class HTTPIdleTimeout: ChannelDuplexHandler, RemovableChannelHandler {
     private var inProgress = 0
     /// A request's head has come and its end has not.
     private var reading = false
-    /// The last request part read, or answer ended.
-    private var lastActivity = NIODeadline.now()
+    /// The last request part read, answer ended, or the connection's start (the event loop's
+    /// clock, which tests move by hand).
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
     private var scheduled: Scheduled<Void>?
 
     /// - Parameter timeout: how long a connection may stay idle.
@@ -30,10 +31,12 @@ final class HTTPIdleTimeout: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        lastActivity = context.eventLoop.now
         if context.channel.isActive { arm(context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        lastActivity = context.eventLoop.now
         arm(context)
         context.fireChannelActive()
     }
@@ -50,7 +53,7 @@ final class HTTPIdleTimeout: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         switch unwrapInboundIn(data) {
         case .head:
             inProgress += 1
@@ -68,7 +71,7 @@ final class HTTPIdleTimeout: ChannelDuplexHandler, RemovableChannelHandler {
         if case .end = unwrapOutboundIn(data) {
             inProgress = max(0, inProgress - 1)
             if inProgress == 0 {
-                lastActivity = .now()
+                lastActivity = context.eventLoop.now
                 arm(context)
             }
         }
@@ -88,7 +91,7 @@ final class HTTPIdleTimeout: ChannelDuplexHandler, RemovableChannelHandler {
     /// when it could be. An answer being computed stops the checks until it ends.
     private func check(_ context: ChannelHandlerContext) {
         if inProgress > 0 && !reading { return }
-        if NIODeadline.now() >= lastActivity + timeout {
+        if context.eventLoop.now >= lastActivity + timeout {
             context.close(promise: nil)
         } else {
             arm(context)
