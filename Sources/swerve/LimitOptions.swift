@@ -83,8 +83,8 @@ struct LimitOptions: ParsableArguments {
             guard value >= 0 else { throw ValidationError("\(flag) must be 0 or more") }
         }
         if let size = maxDecompressedSize, size <= 0 { throw ValidationError("--max-decompressed-size must be positive") }
-        guard modelMaxRequestsPerSecond >= 0, modelMaxRequestsPerSecond.isFinite else {
-            throw ValidationError("--model-max-requests-per-second must be 0 or more")
+        guard modelMaxRequestsPerSecond == 0 || ModelLimits.rateRange.contains(modelMaxRequestsPerSecond) else {
+            throw ValidationError("--model-max-requests-per-second must be 0 (no limit) or from 0.001 to 1e9")
         }
     }
 

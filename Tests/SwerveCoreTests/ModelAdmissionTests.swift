@@ -84,5 +84,10 @@ struct ModelAdmissionTests {
         #expect(limits.effectiveBurst == 3)
         config.parameters[ModelLimits.burstParameter] = .with { $0.stringValue = "lots" }
         #expect(throws: SwerveError.self) { try ModelLimits().applying(config) }
+        config.parameters[ModelLimits.burstParameter] = nil
+        for rate in ["-1", "nan", "inf", "1e300", "1e-9"] {
+            config.parameters[ModelLimits.rateParameter] = .with { $0.stringValue = rate }
+            #expect(throws: SwerveError.self, "rate \(rate)") { try ModelLimits().applying(config) }
+        }
     }
 }

@@ -35,6 +35,12 @@ struct TokenBucketTests {
         #expect(admitted == 5)
     }
 
+    @Test func theSlowestRateGivesAWaitThatFits() {
+        let bucket = TokenBucket(rate: 1e-30, burst: 1, clock: ManualSchedulingClock())
+        #expect(bucket.take() == nil)
+        #expect(bucket.take()! > .seconds(86_400 * 300))
+    }
+
     @Test func aSlowRateWaitsSeconds() {
         let clock = ManualSchedulingClock()
         let bucket = TokenBucket(rate: 0.25, burst: 1, clock: clock)

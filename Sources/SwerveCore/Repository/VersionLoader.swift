@@ -25,6 +25,8 @@ struct VersionLoader: Sendable {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw SwerveError.invalid("model file '\(modelPath)' not found")
         }
+        // A limit parameter that is not a number fails the load before any work.
+        let limits = try options.limits.applying(parsed?.config ?? Inference_ModelConfig())
         let allocatedBefore = options.allocatedBytes()
         let groups = parsed?.config.instanceGroup ?? []
         let instanceCount = max(1, groups.reduce(0) { $0 + max(1, Int($1.count)) })
@@ -43,7 +45,6 @@ struct VersionLoader: Sendable {
         for instance in instances {
             try await Blocking.run { try Warmup.run(instance, config: completed.config, io: completed.io, logger: logger) }
         }
-        let limits = try options.limits.applying(completed.config)
         let labels = try labels(for: completed.config, in: entry)
         let preprocessor = try options.makePreprocessor?(completed.config)
         let configuredQueue = Int(completed.config.dynamicBatching.defaultQueuePolicy.maxQueueSize)

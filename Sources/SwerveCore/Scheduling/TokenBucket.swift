@@ -47,7 +47,8 @@ public final class TokenBucket: Sendable {
                 state.tokens -= 1
                 return nil
             }
-            return .nanoseconds(Int64(((1 - state.tokens) / rate * 1e9).rounded(.up)))
+            // Capped at a year so that no rate, however slow, makes a wait Int64 cannot hold.
+            return .nanoseconds(Int64(min((1 - state.tokens) / rate * 1e9, 3.2e16).rounded(.up)))
         }
     }
 

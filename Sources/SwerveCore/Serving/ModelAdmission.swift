@@ -25,7 +25,8 @@ public final class ModelAdmission: Sendable {
         self.limits = limits
         self.label = label
         self.bucket = limits.maxRequestsPerSecond > 0
-            ? TokenBucket(rate: limits.maxRequestsPerSecond, burst: limits.effectiveBurst, clock: clock) : nil
+            ? TokenBucket(rate: min(limits.maxRequestsPerSecond, ModelLimits.rateRange.upperBound), burst: limits.effectiveBurst, clock: clock)
+            : nil
     }
 
     /// The requests admitted and not yet answered.

@@ -26,6 +26,9 @@ public struct ModelLimits: Sendable, Equatable {
     /// Flag `--max-bytes-elements`.
     public var maxBytesElements: Int
 
+    /// The rates accepted besides 0: from one request in 1,000 s to a billion a second.
+    public static let rateRange: ClosedRange<Double> = 0.001...1e9
+
     /// The config parameter keys that override the flags.
     public static let inflightParameter = "max_inflight_requests"
     public static let rateParameter = "max_requests_per_second"
@@ -44,7 +47,7 @@ public struct ModelLimits: Sendable, Equatable {
 
     /// The bucket's size: ``maxRequestBurst``, or one second's worth of the rate.
     public var effectiveBurst: Int {
-        maxRequestBurst > 0 ? maxRequestBurst : max(1, Int(maxRequestsPerSecond.rounded(.up)))
+        maxRequestBurst > 0 ? maxRequestBurst : max(1, Int(min(maxRequestsPerSecond, Self.rateRange.upperBound).rounded(.up)))
     }
 
     /// These limits with a model configuration's `parameters` applied over them.
@@ -59,8 +62,8 @@ public struct ModelLimits: Sendable, Equatable {
             limits.maxInflightRequests = value
         }
         if let text = config.parameters[Self.rateParameter]?.stringValue {
-            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value >= 0, value.isFinite else {
-                throw SwerveError.invalid("config parameter '\(Self.rateParameter)' must be a number of requests a second, 0 for no limit, not '\(text)'")
+            guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value == 0 || Self.rateRange.contains(value) else {
+                throw SwerveError.invalid("config parameter '\(Self.rateParameter)' must be a number of requests a second from 0.001 to 1e9, 0 for no limit, not '\(text)'")
             }
             limits.maxRequestsPerSecond = value
         }
