@@ -23,12 +23,15 @@ public struct GRPCFrontendOptions: Sendable {
     public var maxConcurrentStreams: Int
     /// TLS (and mutual TLS) for every connection; nil serves plaintext HTTP/2.
     public var tls: ServerTLS?
+    /// Keepalive, connection age and idle limits (``GRPCConnectionLimits``).
+    public var connections: GRPCConnectionLimits
 
     /// Creates options.
     public init(
         address: String = "0.0.0.0", port: Int = 8001, maxMessageSize: Int = 64 << 20, streamWindow: Int = 32,
-        maxConcurrentStreams: Int = 1024, tls: ServerTLS? = nil
+        maxConcurrentStreams: Int = 1024, tls: ServerTLS? = nil, connections: GRPCConnectionLimits = GRPCConnectionLimits()
     ) {
+        self.connections = connections
         self.address = address
         self.port = port
         self.maxMessageSize = maxMessageSize
@@ -83,6 +86,15 @@ public struct GRPCFrontend: Service {
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = MessageSizeLimit.transportLimit(for: options.maxMessageSize)
                 $0.http2.maxConcurrentStreams = options.maxConcurrentStreams
+                let limits = options.connections
+                $0.connection.keepalive = .init(
+                    time: limits.keepaliveTime, timeout: limits.keepaliveTimeout,
+                    clientBehavior: .init(
+                        minPingIntervalWithoutCalls: limits.minReceivedPingIntervalWithoutData,
+                        allowWithoutCalls: limits.keepalivePermitWithoutCalls))
+                $0.connection.maxAge = limits.maxConnectionAge
+                $0.connection.maxGraceTime = limits.maxConnectionAgeGrace
+                $0.connection.maxIdleTime = limits.maxConnectionIdle
                 // Flush at once: coalescing delays every unary answer by up to 100 µs.
                 $0.connection.flushCoalescing = nil
                 // A negative grpc-timeout made grpc-swift stop the process.

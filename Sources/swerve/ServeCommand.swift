@@ -21,6 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Triton's flags") var triton: TritonFlags
     @OptionGroup(title: "TLS") var tls: TLSOptions
+    @OptionGroup(title: "Limits") var limits: LimitOptions
 
     @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 HTTP endpoint.", valueName: "port"))
     var httpPort: Int = 8000
@@ -123,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
             options: ModelManagerOptions(
                 cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
-                makePreprocessor: CommonOptions.makePreprocessor, memoryBudget: try memoryBudgetBytes()),
+                makePreprocessor: CommonOptions.makePreprocessor, memoryBudget: try memoryBudgetBytes(), limits: limits.models),
             logger: logger)
         let server = InferenceServer(
             manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions),
@@ -143,22 +144,23 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(try httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, tls: serverTLS, logger: logger))
         }
         if httpListenPort != 0 {
-            let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
+            let routes = KServeRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
             services.append(try httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, tls: serverTLS, logger: logger))
         }
         if torchservePort != 0 {
-            let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
+            let routes = TorchServeInferenceRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
             services.append(try httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, errorFormat: .torchServe, tls: serverTLS, logger: logger))
         }
         if torchserveManagementPort != 0 {
             services.append(try httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, errorFormat: .torchServe, tls: serverTLS, logger: logger))
         }
         if tfservingPort != 0 {
-            let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
+            let routes = TFServingRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
             services.append(try httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, tls: serverTLS, logger: logger))
         }
         if grpcListenPort != 0 {
-            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize, tls: serverTLS)
+            var options = limits.grpcFrontend(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
+            options.tls = serverTLS
             services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
         }
 
@@ -181,7 +183,7 @@ extension ServeCommand {
     ) throws -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
-            server: try .swerveTLS(.swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive), tls: tls),
+            server: try .swerveTLS(.swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive, limits: limits.httpConnections), tls: tls),
             configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))

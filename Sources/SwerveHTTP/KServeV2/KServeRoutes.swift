@@ -123,7 +123,7 @@ public struct KServeRoutes: Sendable {
         _ request: Request, served: ServedVersion, version: Int?, cancellation: CancellationSignal, requestID: inout String?
     ) async throws -> Response {
         let body = try Compression.decompress(
-            try await options.collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
+            try await options.collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.decompressedSizeLimit)
         let headerLength = try InferRequestBody.headerLength(field: request.headers[.inferenceHeaderContentLength], bodyCount: body.count)
         if headerLength == 0, request.headers[.inferenceHeaderContentLength] != nil {
             return try await inferRaw(

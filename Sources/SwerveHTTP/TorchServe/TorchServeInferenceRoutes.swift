@@ -52,7 +52,7 @@ public struct TorchServeInferenceRoutes: Sendable {
         let body = try await options.collectBody(request)
         let images: [[UInt8]]
         if let boundary = try MultipartBody.boundary(contentType: request.headers[.contentType]) {
-            let parts = try MultipartBody.parse(body, boundary: boundary)
+            let parts = try MultipartBody.parse(body, boundary: boundary, maxParts: options.maxMultipartParts)
             // TorchServe's image handlers read "data" or "body"; curl users often write "file".
             let named = parts.filter { ["data", "body", "file"].contains($0.name ?? "") }
             images = (named.isEmpty ? parts : named).map(\.bytes)
