@@ -201,6 +201,7 @@ let package = Package(
             dependencies: [
                 "SwerveCore", "SwerveGRPC", "SwerveTesting",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCInProcessTransport", package: "grpc-swift-2"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -19,6 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Triton's flags") var triton: TritonFlags
+    @OptionGroup(title: "Access control") var access: AccessOptions
 
     @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 HTTP endpoint.", valueName: "port"))
     var httpPort: Int = 8000
@@ -108,8 +109,10 @@ struct ServeCommand: AsyncParsableCommand {
             .init(name: "Prometheus metrics endpoint", flag: "--metrics-port", address: httpAddress, port: metricsPort),
             .init(name: "TensorFlow Serving REST endpoint", flag: "--tfserving-port", address: httpAddress, port: tfservingPort),
             .init(name: "TorchServe inference API", flag: "--torchserve-port", address: httpAddress, port: torchservePort),
-            .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: httpAddress, port: torchserveManagementPort),
+            .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: access.torchserveManagementAddress, port: torchserveManagementPort),
         ])
+        let restrictions = try access.restrictions()
+        AccessOptions.log(restrictions, logger: logger)
         for listener in listenersGivingWay { logger.notice("\(listener): turned off; give it a port to serve it") }
         let (backend, backends) = try common.makeBackends(intraOpThreads: intraOpThreads)
         let budget = CPUBudget.available()
@@ -140,21 +143,23 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if httpListenPort != 0 {
             let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
-            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, logger: logger))
+            // A restricted health category leaves liveness to the route, which checks the key.
+            let isLive: (@Sendable () -> Bool)? = restrictions.http.restricts(.health) ? nil : { @Sendable in server.isLive }
+            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(restrictions: restrictions.http), port: httpListenPort, isLive: isLive, logger: logger))
         }
         if torchservePort != 0 {
             let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, errorFormat: .torchServe, logger: logger))
+            services.append(httpService("TorchServe inference API", router: routes.makeRouter(restrictions: restrictions.http), port: torchservePort, errorFormat: .torchServe, logger: logger))
         }
         if torchserveManagementPort != 0 {
-            services.append(httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, errorFormat: .torchServe, logger: logger))
+            services.append(httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(restrictions: restrictions.http), port: torchserveManagementPort, address: access.torchserveManagementAddress, errorFormat: .torchServe, logger: logger))
         }
         if tfservingPort != 0 {
             let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, logger: logger))
+            services.append(httpService("TensorFlow Serving REST", router: routes.makeRouter(restrictions: restrictions.http), port: tfservingPort, logger: logger))
         }
         if grpcListenPort != 0 {
-            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
+            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize, restrictions: restrictions.grpc)
             services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
         }
 
@@ -169,15 +174,15 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
-    /// A Hummingbird application serving `router` on the HTTP address and `port`.
+    /// A Hummingbird application serving `router` on `address` (default: the HTTP address) and `port`.
     func httpService(
-        _ name: String, router: Router<SwerveRequestContext>, port: Int, errorFormat: HTTPErrorFormat = .kserve,
+        _ name: String, router: Router<SwerveRequestContext>, port: Int, address: String? = nil, errorFormat: HTTPErrorFormat = .kserve,
         isLive: (@Sendable () -> Bool)? = nil, logger: Logger
     ) -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
             server: .swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive),
-            configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
+            configuration: .init(address: .hostname(address ?? httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))
     }
