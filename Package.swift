@@ -190,6 +190,7 @@ let package = Package(
             dependencies: [
                 "SwerveCore", "SwerveHTTP", "SwerveTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
