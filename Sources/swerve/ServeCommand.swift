@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("torchserve-port"), help: ArgumentHelp("Port of the TorchServe-style inference API (/ping, /predictions); 0 turns it off. Default 8080, or off when another listener is given that port (--http-port=8080, as KServe runs Triton).", valueName: "port"))
     var torchservePortFlag: Int?
 
-    @Option(name: .customLong("torchserve-management-port"), help: ArgumentHelp("Port of the TorchServe-style management API (/models); 0 turns it off. Default 8081, or off when another listener is given that port.", valueName: "port"))
+    @Option(name: .customLong("torchserve-management-port"), help: ArgumentHelp("Port of the TorchServe-style management API (/models), on --torchserve-management-address (127.0.0.1 by default); 0 turns it off. Default 8081, or off when another listener is given that port.", valueName: "port"))
     var torchserveManagementPortFlag: Int?
 
     @Option(name: .customLong("tfserving-port"), help: ArgumentHelp("Port of the TensorFlow Serving REST endpoint (:predict); 0 turns it off. Default 8501, or off when another listener is given that port.", valueName: "port"))
