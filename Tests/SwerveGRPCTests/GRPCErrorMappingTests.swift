@@ -17,6 +17,7 @@ struct GRPCErrorMappingTests {
         (.unsupportedMediaType, .invalidArgument),
         (.alreadyExists, .alreadyExists),
         (.failedPrecondition, .failedPrecondition),
+        (.permissionDenied, .permissionDenied),
         (.methodNotAllowed, .unimplemented),
         (.unsupported, .unimplemented),
         (.cancelled, .cancelled),
