@@ -3,7 +3,7 @@
 ///
 /// Every HTTP route and gRPC method of Swerve belongs to one category, or is explicitly open
 /// (Prometheus' `/metrics`, which Triton does not restrict either).
-public enum RestrictedCategory: String, Sendable, Hashable, CaseIterable, Comparable {
+public enum RestrictedCategory: String, Sendable, Hashable, CaseIterable {
     /// Liveness and readiness of the server and of models (`/v2/health/*`, `/v2/models/<m>/ready`,
     /// TorchServe's `/ping`, gRPC's `ServerLive`/`ServerReady`/`ModelReady` and `grpc.health.v1`).
     case health
@@ -26,8 +26,4 @@ public enum RestrictedCategory: String, Sendable, Hashable, CaseIterable, Compar
 
     /// The category's name on the command line (`model-repository`).
     public var name: String { rawValue }
-
-    public static func < (lhs: Self, rhs: Self) -> Bool {
-        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
-    }
 }
