@@ -25,11 +25,14 @@ public struct GRPCFrontendOptions: Sendable {
     public var tls: ServerTLS?
     /// Keepalive, connection age and idle limits (``GRPCConnectionLimits``).
     public var connections: GRPCConnectionLimits
+    /// The categories `--grpc-restricted-protocol` restricts (``RestrictedProtocolInterceptor``).
+    public var restrictions: RestrictedFeatures
 
     /// Creates options.
     public init(
         address: String = "0.0.0.0", port: Int = 8001, maxMessageSize: Int = 64 << 20, streamWindow: Int = 32,
-        maxConcurrentStreams: Int = 1024, tls: ServerTLS? = nil, connections: GRPCConnectionLimits = GRPCConnectionLimits()
+        maxConcurrentStreams: Int = 1024, tls: ServerTLS? = nil, connections: GRPCConnectionLimits = GRPCConnectionLimits(),
+        restrictions: RestrictedFeatures = RestrictedFeatures(flag: .grpcRestrictedProtocol)
     ) {
         self.connections = connections
         self.address = address
@@ -38,6 +41,7 @@ public struct GRPCFrontendOptions: Sendable {
         self.streamWindow = streamWindow
         self.maxConcurrentStreams = maxConcurrentStreams
         self.tls = tls
+        self.restrictions = restrictions
     }
 }
 
@@ -73,6 +77,20 @@ public struct GRPCFrontend: Service {
         ]
     }
 
+    /// The interceptors of every call: the key check when some category is restricted.
+    static func interceptors(options: GRPCFrontendOptions) -> [any ServerInterceptor] {
+        options.restrictions.isEmpty ? [] : [RestrictedProtocolInterceptor(restrictions: options.restrictions)]
+    }
+
+    /// A gRPC server over `transport` with this frontend's services and interceptors.
+    static func makeServer<Transport: ServerTransport>(
+        transport: Transport, server: InferenceServer, options: GRPCFrontendOptions, drain: DrainSignal
+    ) -> GRPCServer<Transport> {
+        GRPCServer(
+            transport: transport, services: services(server: server, options: options, drain: drain),
+            interceptors: interceptors(options: options))
+    }
+
     /// Serves until graceful shutdown.
     ///
     /// gRPC has event loops of its own, apart from the HTTP listeners': a client streaming a
@@ -102,7 +120,7 @@ public struct GRPCFrontend: Service {
             },
             eventLoopGroup: eventLoops)
         let drain = DrainSignal()
-        let grpcServer = GRPCServer(transport: transport, services: Self.services(server: server, options: options, drain: drain))
+        let grpcServer = Self.makeServer(transport: transport, server: server, options: options, drain: drain)
         let logger = self.logger
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in

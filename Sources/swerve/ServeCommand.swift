@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Triton's flags") var triton: TritonFlags
     @OptionGroup(title: "TLS") var tls: TLSOptions
     @OptionGroup(title: "Limits") var limits: LimitOptions
+    @OptionGroup(title: "Access control") var access: AccessOptions
 
     @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 HTTP endpoint.", valueName: "port"))
     var httpPort: Int = 8000
@@ -44,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("torchserve-port"), help: ArgumentHelp("Port of the TorchServe-style inference API (/ping, /predictions); 0 turns it off. Default 8080, or off when another listener is given that port (--http-port=8080, as KServe runs Triton).", valueName: "port"))
     var torchservePortFlag: Int?
 
-    @Option(name: .customLong("torchserve-management-port"), help: ArgumentHelp("Port of the TorchServe-style management API (/models); 0 turns it off. Default 8081, or off when another listener is given that port.", valueName: "port"))
+    @Option(name: .customLong("torchserve-management-port"), help: ArgumentHelp("Port of the TorchServe-style management API (/models), on --torchserve-management-address (127.0.0.1 by default); 0 turns it off. Default 8081, or off when another listener is given that port.", valueName: "port"))
     var torchserveManagementPortFlag: Int?
 
     @Option(name: .customLong("tfserving-port"), help: ArgumentHelp("Port of the TensorFlow Serving REST endpoint (:predict); 0 turns it off. Default 8501, or off when another listener is given that port.", valueName: "port"))
@@ -111,9 +112,11 @@ struct ServeCommand: AsyncParsableCommand {
             .init(name: "Prometheus metrics endpoint", flag: "--metrics-port", address: httpAddress, port: metricsPort),
             .init(name: "TensorFlow Serving REST endpoint", flag: "--tfserving-port", address: httpAddress, port: tfservingPort),
             .init(name: "TorchServe inference API", flag: "--torchserve-port", address: httpAddress, port: torchservePort),
-            .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: httpAddress, port: torchserveManagementPort),
+            .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: access.torchserveManagementAddress, port: torchserveManagementPort),
         ])
         let serverTLS = try tls.load()
+        let restrictions = try access.restrictions()
+        AccessOptions.log(restrictions, logger: logger)
         for listener in listenersGivingWay { logger.notice("\(listener): turned off; give it a port to serve it") }
         let (backend, backends) = try common.makeBackends(intraOpThreads: intraOpThreads)
         let budget = CPUBudget.available()
@@ -145,22 +148,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if httpListenPort != 0 {
             let routes = KServeRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
-            services.append(try httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, tls: serverTLS, logger: logger))
+            // A restricted health category leaves liveness to the route, which checks the key.
+            let isLive: (@Sendable () -> Bool)? = restrictions.http.restricts(.health) ? nil : { @Sendable in server.isLive }
+            services.append(try httpService("KServe v2 HTTP", router: routes.makeRouter(restrictions: restrictions.http), port: httpListenPort, isLive: isLive, tls: serverTLS, logger: logger))
         }
         if torchservePort != 0 {
             let routes = TorchServeInferenceRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
-            services.append(try httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, errorFormat: .torchServe, tls: serverTLS, logger: logger))
+            services.append(try httpService("TorchServe inference API", router: routes.makeRouter(restrictions: restrictions.http), port: torchservePort, errorFormat: .torchServe, tls: serverTLS, logger: logger))
         }
         if torchserveManagementPort != 0 {
-            services.append(try httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, errorFormat: .torchServe, tls: serverTLS, logger: logger))
+            services.append(try httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(restrictions: restrictions.http), port: torchserveManagementPort, address: access.torchserveManagementAddress, errorFormat: .torchServe, tls: serverTLS, logger: logger))
         }
         if tfservingPort != 0 {
             let routes = TFServingRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
-            services.append(try httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, tls: serverTLS, logger: logger))
+            services.append(try httpService("TensorFlow Serving REST", router: routes.makeRouter(restrictions: restrictions.http), port: tfservingPort, tls: serverTLS, logger: logger))
         }
         if grpcListenPort != 0 {
             var options = limits.grpcFrontend(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
             options.tls = serverTLS
+            options.restrictions = restrictions.grpc
             services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
         }
 
@@ -175,16 +181,16 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
-    /// A Hummingbird application serving `router` on the HTTP address and `port`, over TLS when
-    /// `tls` is given.
+    /// A Hummingbird application serving `router` on `address` (default: the HTTP address) and
+    /// `port`, over TLS when `tls` is given.
     func httpService(
-        _ name: String, router: Router<SwerveRequestContext>, port: Int, errorFormat: HTTPErrorFormat = .kserve,
+        _ name: String, router: Router<SwerveRequestContext>, port: Int, address: String? = nil, errorFormat: HTTPErrorFormat = .kserve,
         isLive: (@Sendable () -> Bool)? = nil, tls: ServerTLS? = nil, logger: Logger
     ) throws -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
             server: try .swerveTLS(.swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive, limits: limits.httpConnections), tls: tls),
-            configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
+            configuration: .init(address: .hostname(address ?? httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))
     }

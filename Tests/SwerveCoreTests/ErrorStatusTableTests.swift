@@ -44,6 +44,7 @@ struct ErrorStatusTableTests {
         (.deadlineExceeded,
          ErrorStatus(http: 504, grpc: 4, canonicalName: "DEADLINE_EXCEEDED", torchServeType: "InternalServerException")),
         (.internal, ErrorStatus(http: 500, grpc: 13, canonicalName: "INTERNAL", torchServeType: "InternalServerException")),
+        (.permissionDenied, ErrorStatus(http: 403, grpc: 7, canonicalName: "PERMISSION_DENIED", torchServeType: "InvalidKeyException")),
     ])
     func pinnedRows(_ code: SwerveError.Code, _ expected: ErrorStatus) {
         #expect(code.status == expected)

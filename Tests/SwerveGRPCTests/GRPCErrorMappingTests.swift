@@ -19,6 +19,7 @@ struct GRPCErrorMappingTests {
         (.unsupportedMediaType, .invalidArgument),
         (.alreadyExists, .alreadyExists),
         (.failedPrecondition, .failedPrecondition),
+        (.permissionDenied, .permissionDenied),
         (.methodNotAllowed, .unimplemented),
         (.unsupported, .unimplemented),
         (.cancelled, .cancelled),

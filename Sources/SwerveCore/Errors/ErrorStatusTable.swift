@@ -45,6 +45,10 @@ extension SwerveError.Code {
         // TorchServe's 403 for unregistering the default version while others are served.
         case .failedPrecondition:
             ErrorStatus(http: 403, grpc: 9, canonicalName: "FAILED_PRECONDITION", torchServeType: "InvalidModelVersionException")
+        // TorchServe calls a missing or wrong key InvalidKeyException (and answers it 400; 403
+        // says what it is).
+        case .permissionDenied:
+            ErrorStatus(http: 403, grpc: 7, canonicalName: "PERMISSION_DENIED", torchServeType: "InvalidKeyException")
         case .methodNotAllowed:
             ErrorStatus(http: 405, grpc: 12, canonicalName: "UNIMPLEMENTED", torchServeType: "MethodNotAllowedException")
         case .unsupported: ErrorStatus(http: 501, grpc: 12, canonicalName: "UNIMPLEMENTED", torchServeType: "InternalServerException")

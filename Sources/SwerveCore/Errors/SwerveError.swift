@@ -27,6 +27,9 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
         /// The operation is refused in the model's current state (the default version of a model
         /// served in several versions cannot go).
         case failedPrecondition
+        /// The endpoint's category is restricted (`--http-restricted-api`,
+        /// `--grpc-restricted-protocol`) and the request lacks its header or key.
+        case permissionDenied
         /// The path exists but not for this method.
         case methodNotAllowed
         /// The operation is not supported by this server.
