@@ -20,13 +20,17 @@ public struct GRPCConnectionLimits: Sendable, Equatable {
     /// Time a connection may have no call open before it is sent GOAWAY; nil for none
     /// (`--grpc-max-connection-idle`).
     public var maxConnectionIdle: Duration?
+    /// Connections the listener holds open at once; past it a new one is closed at once; 0 for
+    /// no limit (`--grpc-max-connections`, ``GRPCConnectionCount``).
+    public var maxConnections: Int
 
     /// Creates limits; the defaults are the flags' defaults.
     public init(
         keepaliveTime: Duration = .seconds(7200), keepaliveTimeout: Duration = .seconds(20), keepalivePermitWithoutCalls: Bool = false,
         minReceivedPingIntervalWithoutData: Duration = .seconds(300), maxConnectionAge: Duration? = nil,
-        maxConnectionAgeGrace: Duration? = nil, maxConnectionIdle: Duration? = .seconds(3600)
+        maxConnectionAgeGrace: Duration? = nil, maxConnectionIdle: Duration? = .seconds(3600), maxConnections: Int = 4096
     ) {
+        self.maxConnections = maxConnections
         self.keepaliveTime = keepaliveTime
         self.keepaliveTimeout = keepaliveTimeout
         self.keepalivePermitWithoutCalls = keepalivePermitWithoutCalls

@@ -97,6 +97,7 @@ public struct GRPCFrontend: Service {
     /// megabyte of HTTP/2 frames then never delays an HTTP liveness probe waiting on the same loop.
     public func run() async throws {
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, CPUBudget.available()))
+        let connectionCount = GRPCConnectionCount(maxConnections: options.connections.maxConnections)
         defer { eventLoops.shutdownGracefully { _ in } }
         let transport = HTTP2ServerTransport.Posix(
             address: try Self.bindAddress(host: options.address, port: options.port),
@@ -113,6 +114,7 @@ public struct GRPCFrontend: Service {
                 $0.connection.maxAge = limits.maxConnectionAge
                 $0.connection.maxGraceTime = limits.maxConnectionAgeGrace
                 $0.connection.maxIdleTime = limits.maxConnectionIdle
+                $0.channelDebuggingCallbacks.onAcceptTCPConnection = connectionCount.accept
                 // Flush at once: coalescing delays every unary answer by up to 100 µs.
                 $0.connection.flushCoalescing = nil
                 // A negative grpc-timeout made grpc-swift stop the process.

@@ -62,6 +62,9 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Milliseconds a gRPC connection may have no call open before it is asked to go away (gRPC's MAX_CONNECTION_IDLE). 0: no limit.", valueName: "ms"))
     var grpcMaxConnectionIdle: Int = 3_600_000
 
+    @Option(name: .long, help: ArgumentHelp("Connections the gRPC listener holds open at once; past it a new connection is closed at once (clients see UNAVAILABLE). 0: no limit.", valueName: "n"))
+    var grpcMaxConnections: Int = 4096
+
     @Option(name: .long, help: ArgumentHelp("Calls one gRPC connection may have open at once, advertised to clients (which wait for a free slot).", valueName: "n"))
     var grpcMaxConcurrentStreams: Int = 1024
 
@@ -79,7 +82,7 @@ struct LimitOptions: ParsableArguments {
                               ("--model-max-request-burst", modelMaxRequestBurst),
                               ("--grpc-http2-min-recv-ping-interval-without-data", grpcHttp2MinRecvPingIntervalWithoutData),
                               ("--grpc-max-connection-age", grpcMaxConnectionAge), ("--grpc-max-connection-age-grace", grpcMaxConnectionAgeGrace),
-                              ("--grpc-max-connection-idle", grpcMaxConnectionIdle)] {
+                              ("--grpc-max-connection-idle", grpcMaxConnectionIdle), ("--grpc-max-connections", grpcMaxConnections)] {
             guard value >= 0 else { throw ValidationError("\(flag) must be 0 or more") }
         }
         if let size = maxDecompressedSize, size <= 0 { throw ValidationError("--max-decompressed-size must be positive") }
@@ -122,6 +125,6 @@ struct LimitOptions: ParsableArguments {
             keepalivePermitWithoutCalls: grpcKeepalivePermitWithoutCalls,
             minReceivedPingIntervalWithoutData: .milliseconds(grpcHttp2MinRecvPingIntervalWithoutData),
             maxConnectionAge: milliseconds(grpcMaxConnectionAge), maxConnectionAgeGrace: milliseconds(grpcMaxConnectionAgeGrace),
-            maxConnectionIdle: milliseconds(grpcMaxConnectionIdle))
+            maxConnectionIdle: milliseconds(grpcMaxConnectionIdle), maxConnections: grpcMaxConnections)
     }
 }

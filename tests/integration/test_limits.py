@@ -243,6 +243,52 @@ def test_the_connection_limit_holds_and_frees_up(limits_server):
             sock.close()
 
 
+def grpc_live(port: int) -> bool:
+    """Whether a fresh tritonclient gRPC channel gets an answer to ServerLive."""
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{port}")
+    try:
+        return client.is_server_live(client_timeout=3.0)
+    except InferenceServerException:
+        return False
+    finally:
+        client.close()
+
+
+def hold_grpc_connection(port: int, deadline: float) -> socket.socket:
+    """A connection the server counts: left open (the server sends its HTTP/2 settings and waits);
+    retried while the server still counts a client that has just closed."""
+    while True:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if not closed_by_server(sock, 0.5):
+            return sock
+        sock.close()
+        assert time.monotonic() < deadline, "no gRPC connection was kept open below the limit"
+
+
+def test_the_grpc_connection_limit_closes_connections_past_it(tmp_path, start_server):
+    repo = tmp_path / "models"
+    model_factory.save(repo, "identity_fp32", model_factory.identity("FP32"))
+    srv = start_server(repo, "grpc-connections", ("--grpc-max-connections", "2"))
+    port = ports_of(srv)["grpc"]
+    assert grpc_live(port), "the server did not answer gRPC below its connection limit"
+    deadline = time.monotonic() + 10
+    held = [hold_grpc_connection(port, deadline) for _ in range(2)]
+    try:
+        # One past the limit is closed at once, and a gRPC call on it fails.
+        extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+        assert closed_by_server(extra, 3), "a connection past --grpc-max-connections was left open"
+        extra.close()
+        assert not grpc_live(port), "a gRPC call past the connection limit was answered"
+        # Closing one held connection makes room for a client.
+        held.pop().close()
+        deadline = time.monotonic() + 10
+        while not grpc_live(port):
+            assert time.monotonic() < deadline, "no room after a held connection closed"
+    finally:
+        for sock in held:
+            sock.close()
+
+
 # -- headers -------------------------------------------------------------------------------------
 
 def test_too_many_headers_get_431(limits_server):
