@@ -44,7 +44,7 @@ unit-test:
 integration-test: build-debug
 	SWERVE_BIN=$$(swift build --show-bin-path)/swerve $(PYTHON) -m pytest tests/integration -q -p no:cacheprovider
 
-bench: build  ## release build, bench models, every scenario (~15 min): BENCHMARKS.md (BENCH_ARGS=--quick: ~2 min)
+bench: build  ## release build, bench models, every scenario (~20 min with the release build): BENCHMARKS.md (BENCH_ARGS=--quick: ~2 min)
 	swift build -c release --product swerve-image-bench
 	$(PYTHON) -m bench $(BENCH_ARGS)
 

@@ -50,7 +50,7 @@ import numpy as np
 from bench import perf
 from bench.server import Server, http_get
 from bench.util import PROJECT_ROOT, log
-from bench.report import _ratio  # the report's own ratio format
+from bench.report import _grouped as _f, _ratio  # the report's own number and ratio formats
 
 FRAMEWORK_PYTHON = PROJECT_ROOT / ".venv-frameworks" / "bin" / "python"
 DEBIAN_PYTHON = "/usr/bin/python3"
@@ -311,10 +311,6 @@ def scenario(run) -> None:
 
 
 # -- report ----------------------------------------------------------------------------------------
-
-def _f(x, digits: int = 1) -> str:
-    return "–" if x is None else f"{x:,.{digits}f}"
-
 
 
 def _point(res: dict, name: str, protocol: str, c: int) -> dict | None:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.util import PROJECT_ROOT, log, run_json_child
-from bench.report import _ratio  # the report's own ratio format
+from bench.report import _grouped as _f, _ratio  # the report's own number and ratio formats
 
 HOT = 8  # models in the steady-state hot set
 CLIENTS = 16
@@ -251,10 +251,6 @@ def scenario(run) -> None:
 
 
 # -- report and plot ---------------------------------------------------------------------------------
-
-def _f(x, digits: int = 1) -> str:
-    return "–" if x is None else f"{x:,.{digits}f}"
-
 
 
 def section(results: dict) -> str:

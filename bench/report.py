@@ -18,6 +18,11 @@ def _f(x, digits: int = 1, unit: str = "") -> str:
     return f"{x:.{digits}f}{unit}"
 
 
+def _grouped(x, digits: int = 1) -> str:
+    """`x` with `digits` decimals and thousands separators; "–" for None."""
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
 def _ratio(x, ref) -> str:
     if x is None or not ref:
         return "–"

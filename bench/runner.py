@@ -21,14 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import (frameworks, image_preprocess, inprocess, jsonload, liveness, loadtest, many_models, perf, profile,
+from bench import (frameworks, image_preprocess, instructions, inprocess, jsonload, liveness, loadtest, many_models, perf, profile,
                    startup, tfserving_rows, torchserve_load)
 from bench.machine import describe
 from bench.server import Server, supports_grpc
 from bench.util import PROJECT_ROOT, busy_builds, load_average, log, pressure
 
 SCENARIOS = ["inprocess", "startup", "images", "perf-http", "perf-grpc", "json", "tfserving-rows", "liveness", "loadtest",
-             "torchserve", "many_models", "frameworks"]
+             "torchserve", "many_models", "frameworks", "instructions"]
 
 
 @dataclass(frozen=True)
@@ -390,7 +390,8 @@ def scenario_limit(plan: Plan, name: str) -> float:
             "images": 60 + 30 * plan.images_seconds,
             "tfserving-rows": 60 + len(plan.tf_rows) * (plan.tf_seconds + 2 * plan.tf_timeout_s),
             "torchserve": 90 + plan.ts_inproc_seconds * 8 + len(plan.ts_concurrency) * (plan.ts_seconds + plan.ts_warmup_s + 10)
-            + plan.ts_timeout_s, "many_models": many_models.limit(plan.mode), "frameworks": frameworks.limit(plan)}[name]
+            + plan.ts_timeout_s, "many_models": many_models.limit(plan.mode), "frameworks": frameworks.limit(plan),
+            "instructions": instructions.limit(plan.mode)}[name]
 
 
 def _interrupt(signum, frame):
@@ -459,7 +460,7 @@ def main(argv: list[str]) -> int:
              ("perf-http", lambda r: scenario_perf(r, "http")), ("perf-grpc", lambda r: scenario_perf(r, "grpc")),
              ("json", scenario_json), ("tfserving-rows", scenario_tfserving_rows), ("liveness", scenario_liveness), ("loadtest", scenario_loadtest),
              ("torchserve", scenario_torchserve), ("many_models", many_models.scenario),
-             ("frameworks", frameworks.scenario)]
+             ("frameworks", frameworks.scenario), ("instructions", instructions.scenario)]
     interrupted = False
     for name, step in steps:
         if not run.wanted(name):
@@ -515,7 +516,8 @@ def main(argv: list[str]) -> int:
         plot_links = [p for p in pngs]
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(report.render(run.results, plot_links, report_path.parent) + many_models.section(run.results)
-                           + frameworks.section(run.results) + kept_soak_section(report_path))
+                           + frameworks.section(run.results) + instructions.section(run.results)
+                           + kept_soak_section(report_path))
     results_path.write_text(json.dumps(run.results, indent=1))
     log(f"wrote {report_path}, {results_path}" + (", bench/results/latest.json, bench/plots/" if publish else ""))
     log(f"done in {run.results['duration_s'] / 60:.1f} min")

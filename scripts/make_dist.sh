@@ -129,7 +129,8 @@ has with nothing installed.
   bin/swerve serve --model-repository /path/to/models
   curl -T cat.jpg http://localhost:8080/predictions/<model>
 
-Ports: KServe v2 HTTP 8000, gRPC 8001, metrics 8002, TorchServe 8080 and 8081, TF Serving 8501;
+Ports: KServe v2 HTTP 8000, gRPC 8001, metrics 8002, TorchServe 8080 and 8081 (on 127.0.0.1 only
+unless --torchserve-management-address is given), TF Serving 8501;
 bin/swerve serve --help lists the flags.
 EOF
 

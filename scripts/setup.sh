@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(libb64-0d libjpeg62-turbo-dev libpng-dev python3-torch python3-torchvision python3-pip curl g++ debootstrap)
+debian_packages=(libb64-0d libjpeg62-turbo-dev libpng-dev python3-torch python3-torchvision python3-pip curl g++ debootstrap valgrind)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

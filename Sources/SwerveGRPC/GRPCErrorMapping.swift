@@ -13,7 +13,13 @@ enum GRPCErrorMapping {
     static func rpcError(for error: any Error) -> RPCError {
         switch error {
         case let error as SwerveError:
-            return RPCError(code: code(for: error.code), message: error.message, cause: error.cause)
+            var metadata: Metadata = [:]
+            // HTTP's Retry-After, in the trailers: whole seconds, rounded up.
+            if let wait = error.retryAfter {
+                let (seconds, attoseconds) = wait.components
+                metadata.addString(String(max(1, seconds + (attoseconds > 0 ? 1 : 0))), forKey: "retry-after")
+            }
+            return RPCError(code: code(for: error.code), message: error.message, metadata: metadata, cause: error.cause)
         case let error as RPCError:
             return error
         case is CancellationError:

@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 import SwerveCore
+import SwerveTLS
 
 /// Settings of the gRPC frontend.
 public struct GRPCFrontendOptions: Sendable {
@@ -20,22 +21,32 @@ public struct GRPCFrontendOptions: Sendable {
     /// wait for a free slot). Without it SwiftNIO enforces 100 without advertising it, and a
     /// client that opens a 101st call gets its whole connection closed.
     public var maxConcurrentStreams: Int
+    /// TLS (and mutual TLS) for every connection; nil serves plaintext HTTP/2.
+    public var tls: ServerTLS?
+    /// Keepalive, connection age and idle limits (``GRPCConnectionLimits``).
+    public var connections: GRPCConnectionLimits
+    /// The categories `--grpc-restricted-protocol` restricts (``RestrictedProtocolInterceptor``).
+    public var restrictions: RestrictedFeatures
 
     /// Creates options.
     public init(
         address: String = "0.0.0.0", port: Int = 8001, maxMessageSize: Int = 64 << 20, streamWindow: Int = 32,
-        maxConcurrentStreams: Int = 1024
+        maxConcurrentStreams: Int = 1024, tls: ServerTLS? = nil, connections: GRPCConnectionLimits = GRPCConnectionLimits(),
+        restrictions: RestrictedFeatures = RestrictedFeatures(flag: .grpcRestrictedProtocol)
     ) {
+        self.connections = connections
         self.address = address
         self.port = port
         self.maxMessageSize = maxMessageSize
         self.streamWindow = streamWindow
         self.maxConcurrentStreams = maxConcurrentStreams
+        self.tls = tls
+        self.restrictions = restrictions
     }
 }
 
 /// The gRPC frontend: KServe v2's `inference.GRPCInferenceService` and `grpc.health.v1.Health`
-/// over HTTP/2 (plaintext), as a service of the process's `ServiceGroup`.
+/// over HTTP/2 (plaintext, or TLS when ``GRPCFrontendOptions/tls`` is set), as a service of the process's `ServiceGroup`.
 ///
 /// On graceful shutdown it stops accepting calls, lets unary calls in flight finish, ends open
 /// inference streams once their requests in flight are answered, and returns.
@@ -66,19 +77,44 @@ public struct GRPCFrontend: Service {
         ]
     }
 
+    /// The interceptors of every call: the key check when some category is restricted.
+    static func interceptors(options: GRPCFrontendOptions) -> [any ServerInterceptor] {
+        options.restrictions.isEmpty ? [] : [RestrictedProtocolInterceptor(restrictions: options.restrictions)]
+    }
+
+    /// A gRPC server over `transport` with this frontend's services and interceptors.
+    static func makeServer<Transport: ServerTransport>(
+        transport: Transport, server: InferenceServer, options: GRPCFrontendOptions, drain: DrainSignal
+    ) -> GRPCServer<Transport> {
+        GRPCServer(
+            transport: transport, services: services(server: server, options: options, drain: drain),
+            interceptors: interceptors(options: options))
+    }
+
     /// Serves until graceful shutdown.
     ///
     /// gRPC has event loops of its own, apart from the HTTP listeners': a client streaming a
     /// megabyte of HTTP/2 frames then never delays an HTTP liveness probe waiting on the same loop.
     public func run() async throws {
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, CPUBudget.available()))
+        let connectionCount = GRPCConnectionCount(maxConnections: options.connections.maxConnections)
         defer { eventLoops.shutdownGracefully { _ in } }
         let transport = HTTP2ServerTransport.Posix(
             address: try Self.bindAddress(host: options.address, port: options.port),
-            transportSecurity: .plaintext,
+            transportSecurity: try Self.transportSecurity(options.tls),
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = MessageSizeLimit.transportLimit(for: options.maxMessageSize)
                 $0.http2.maxConcurrentStreams = options.maxConcurrentStreams
+                let limits = options.connections
+                $0.connection.keepalive = .init(
+                    time: limits.keepaliveTime, timeout: limits.keepaliveTimeout,
+                    clientBehavior: .init(
+                        minPingIntervalWithoutCalls: limits.minReceivedPingIntervalWithoutData,
+                        allowWithoutCalls: limits.keepalivePermitWithoutCalls))
+                $0.connection.maxAge = limits.maxConnectionAge
+                $0.connection.maxGraceTime = limits.maxConnectionAgeGrace
+                $0.connection.maxIdleTime = limits.maxConnectionIdle
+                $0.channelDebuggingCallbacks.onAcceptTCPConnection = connectionCount.accept
                 // Flush at once: coalescing delays every unary answer by up to 100 µs.
                 $0.connection.flushCoalescing = nil
                 // A negative grpc-timeout made grpc-swift stop the process.
@@ -86,7 +122,7 @@ public struct GRPCFrontend: Service {
             },
             eventLoopGroup: eventLoops)
         let drain = DrainSignal()
-        let grpcServer = GRPCServer(transport: transport, services: Self.services(server: server, options: options, drain: drain))
+        let grpcServer = Self.makeServer(transport: transport, server: server, options: options, drain: drain)
         let logger = self.logger
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in

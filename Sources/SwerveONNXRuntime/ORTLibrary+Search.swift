@@ -58,21 +58,21 @@ extension ORTLibrary {
             return [.environmentPath(environmentPath)]
         }
         if let executablePath {
-            let installation = parent(of: parent(of: executablePath))
+            let installation = LibraryPaths.parent(of: LibraryPaths.parent(of: executablePath))
             let prefix = installation.hasSuffix("/") ? installation : installation + "/"
-            result.append(.bundled(pattern: globEscaped(prefix) + bundledPattern))
+            result.append(.bundled(pattern: LibraryPaths.globEscaped(prefix) + bundledPattern))
         }
         var directories: [String] = []
         if let currentDirectory {
             directories.append(currentDirectory)
         }
         if let executablePath {
-            directories += selfAndParents(of: parent(of: executablePath))
+            directories += LibraryPaths.selfAndParents(of: LibraryPaths.parent(of: executablePath))
         }
         var seen: Set<String> = []
         for directory in directories where seen.insert(directory).inserted {
             let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-            result.append(.virtualEnvironment(pattern: globEscaped(prefix) + virtualEnvironmentPattern))
+            result.append(.virtualEnvironment(pattern: LibraryPaths.globEscaped(prefix) + virtualEnvironmentPattern))
         }
         result += systemNames.map { .systemLoader(name: $0) }
         return result
@@ -85,8 +85,8 @@ extension ORTLibrary {
         try open(firstOf: candidates(
             explicitPath: explicitPath,
             environmentPath: getenv(environmentVariable).map { String(cString: $0) },
-            currentDirectory: currentDirectory(),
-            executablePath: executablePath()
+            currentDirectory: LibraryPaths.currentDirectory(),
+            executablePath: LibraryPaths.executablePath()
         ))
     }
 
@@ -102,7 +102,7 @@ extension ORTLibrary {
             case .systemLoader(let name):
                 locations = [name]
             case .bundled(let pattern), .virtualEnvironment(let pattern):
-                locations = expand(pattern)
+                locations = LibraryPaths.expand(pattern)
                 if locations.isEmpty {
                     failures.append("\(candidate): no such file")
                 }
@@ -134,59 +134,6 @@ extension ORTLibrary {
         --onnxruntime-lib <site-packages>/onnxruntime/capi/libonnxruntime.so.1.32.0 \
         (or set $\(environmentVariable)).
         """
-    }
-
-    /// The files that match a glob pattern, sorted.
-    private static func expand(_ pattern: String) -> [String] {
-        var matches = glob_t()
-        defer { globfree(&matches) }
-        guard glob(pattern, 0, nil, &matches) == 0 else { return [] }
-        return (0..<Int(matches.gl_pathc)).compactMap { index in
-            matches.gl_pathv[index].map { String(cString: $0) }
-        }.sorted()
-    }
-
-    private static func currentDirectory() -> String? {
-        guard let buffer = getcwd(nil, 0) else { return nil }
-        defer { Glibc.free(buffer) }
-        return String(cString: buffer)
-    }
-
-    /// The running executable, from `/proc/self/exe` (`.build/debug/swerve`, or the test runner).
-    private static func executablePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
-        guard length > 0 else { return nil }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// `/a/b` for `/a/b/c`; `/` for `/a`.
-    static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    /// `path` and each directory above it, ending with `/`.
-    static func selfAndParents(of path: String) -> [String] {
-        var result = [path]
-        var current = path
-        while current != "/" && current != "." {
-            current = parent(of: current)
-            result.append(current)
-        }
-        return result
-    }
-
-    /// Escapes glob's special characters so a directory name matches only itself.
-    private static func globEscaped(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            if "*?[\\".contains(character) {
-                out.append("\\")
-            }
-            out.append(character)
-        }
-        return out
     }
 }
 

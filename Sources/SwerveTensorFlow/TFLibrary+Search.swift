@@ -48,12 +48,7 @@ extension TFLibrary {
         }
         var folders: [String] = currentDirectory.map { [$0] } ?? []
         if let executablePath {
-            var folder = LibraryPaths.parent(of: executablePath)
-            folders.append(folder)
-            while folder != "/" && folder != "." {
-                folder = LibraryPaths.parent(of: folder)
-                folders.append(folder)
-            }
+            folders += LibraryPaths.selfAndParents(of: LibraryPaths.parent(of: executablePath))
         }
         var seen: Set<String> = []
         let environments = folders.filter { seen.insert($0).inserted }.map { folder in

@@ -23,13 +23,8 @@ extension TorchShimLibrary {
             return [environmentPath]
         }
         var directories: [String] = currentDirectory.map { [$0] } ?? []
-        if let executablePath, let slash = executablePath.lastIndex(of: "/") {
-            var directory = String(executablePath[..<slash])
-            while !directory.isEmpty {
-                directories.append(directory)
-                directory = String(directory[..<(directory.lastIndex(of: "/") ?? directory.startIndex)])
-            }
-            directories.append("/")
+        if let executablePath {
+            directories += LibraryPaths.selfAndParents(of: LibraryPaths.parent(of: executablePath))
         }
         var seen: Set<String> = []
         return directories.compactMap { directory in
@@ -46,8 +41,8 @@ extension TorchShimLibrary {
         let candidates = candidates(
             explicitPath: explicitPath,
             environmentPath: getenv(environmentVariable).map { String(cString: $0) },
-            currentDirectory: currentDirectory(),
-            executablePath: executablePath())
+            currentDirectory: LibraryPaths.currentDirectory(),
+            executablePath: LibraryPaths.executablePath())
         var failures: [String] = []
         for path in candidates {
             guard access(path, F_OK) == 0 else {
@@ -76,23 +71,7 @@ extension TorchShimLibrary {
 
     /// `path` made absolute against the current directory, so that the path reported is the file loaded.
     private static func absolute(_ path: String) -> String {
-        guard !path.hasPrefix("/"), let directory = currentDirectory() else { return path }
+        guard !path.hasPrefix("/"), let directory = LibraryPaths.currentDirectory() else { return path }
         return directory + "/" + path
-    }
-
-    private static func currentDirectory() -> String? {
-        guard let buffer = getcwd(nil, 0) else { return nil }
-        defer { free(buffer) }
-        return String(cString: buffer)
-    }
-
-    /// The running executable, from `/proc/self/exe` (`.build/debug/swerve`, or the test runner).
-    private static func executablePath() -> String? {
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let length = buffer.withUnsafeMutableBufferPointer { bytes in
-            bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) { readlink("/proc/self/exe", $0, Int(PATH_MAX)) }
-        }
-        guard length > 0 else { return nil }
-        return String(decoding: buffer[0..<length], as: UTF8.self)
     }
 }

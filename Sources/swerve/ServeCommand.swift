@@ -8,17 +8,21 @@ import SwerveCore
 import SwerveGRPC
 import SwerveHTTP
 import SwerveONNXRuntime
+import SwerveTLS
 
 /// `swerve serve`: loads the repository's models and serves them until SIGINT or SIGTERM.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve the models of a repository over KServe v2 HTTP and gRPC, TorchServe's inference and management APIs, and TensorFlow Serving REST.",
-        discussion: "Stops cleanly on SIGINT or SIGTERM: new connections are refused, requests in flight finish."
+        discussion: "Stops cleanly on SIGINT or SIGTERM: new connections are refused, requests in flight finish. With --tls-cert, SIGHUP rereads the certificate and key for new connections."
     )
 
     @OptionGroup var common: CommonOptions
     @OptionGroup(title: "Triton's flags") var triton: TritonFlags
+    @OptionGroup(title: "TLS") var tls: TLSOptions
+    @OptionGroup(title: "Limits") var limits: LimitOptions
+    @OptionGroup(title: "Access control") var access: AccessOptions
 
     @Option(name: .long, help: ArgumentHelp("Port of the KServe v2 HTTP endpoint.", valueName: "port"))
     var httpPort: Int = 8000
@@ -41,7 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("torchserve-port"), help: ArgumentHelp("Port of the TorchServe-style inference API (/ping, /predictions); 0 turns it off. Default 8080, or off when another listener is given that port (--http-port=8080, as KServe runs Triton).", valueName: "port"))
     var torchservePortFlag: Int?
 
-    @Option(name: .customLong("torchserve-management-port"), help: ArgumentHelp("Port of the TorchServe-style management API (/models); 0 turns it off. Default 8081, or off when another listener is given that port.", valueName: "port"))
+    @Option(name: .customLong("torchserve-management-port"), help: ArgumentHelp("Port of the TorchServe-style management API (/models), on --torchserve-management-address (127.0.0.1 by default); 0 turns it off. Default 8081, or off when another listener is given that port.", valueName: "port"))
     var torchserveManagementPortFlag: Int?
 
     @Option(name: .customLong("tfserving-port"), help: ArgumentHelp("Port of the TensorFlow Serving REST endpoint (:predict); 0 turns it off. Default 8501, or off when another listener is given that port.", valueName: "port"))
@@ -108,8 +112,11 @@ struct ServeCommand: AsyncParsableCommand {
             .init(name: "Prometheus metrics endpoint", flag: "--metrics-port", address: httpAddress, port: metricsPort),
             .init(name: "TensorFlow Serving REST endpoint", flag: "--tfserving-port", address: httpAddress, port: tfservingPort),
             .init(name: "TorchServe inference API", flag: "--torchserve-port", address: httpAddress, port: torchservePort),
-            .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: httpAddress, port: torchserveManagementPort),
+            .init(name: "TorchServe management API", flag: "--torchserve-management-port", address: access.torchserveManagementAddress, port: torchserveManagementPort),
         ])
+        let serverTLS = try tls.load()
+        let restrictions = try access.restrictions()
+        AccessOptions.log(restrictions, logger: logger)
         for listener in listenersGivingWay { logger.notice("\(listener): turned off; give it a port to serve it") }
         let (backend, backends) = try common.makeBackends(intraOpThreads: intraOpThreads)
         let budget = CPUBudget.available()
@@ -120,7 +127,7 @@ struct ServeCommand: AsyncParsableCommand {
             options: ModelManagerOptions(
                 cpuBudget: budget,
                 completion: ModelConfigCompletion(defaultMaxBatchSize: common.defaultMaxBatchSize),
-                makePreprocessor: CommonOptions.makePreprocessor, memoryBudget: try memoryBudgetBytes()),
+                makePreprocessor: CommonOptions.makePreprocessor, memoryBudget: try memoryBudgetBytes(), limits: limits.models),
             logger: logger)
         let server = InferenceServer(
             manager: manager, info: ServerInfo(extensions: KServeRoutes.extensions),
@@ -131,30 +138,35 @@ struct ServeCommand: AsyncParsableCommand {
             .init(service: ModelUnloaderService(server: server)),
             .init(service: IdleMemoryReleaseService(logger: logger)),
         ]
+        if let serverTLS { services.append(.init(service: await TLSReloadService(tls: serverTLS, logger: logger))) }
         if metricsPort != 0 {
             let registry = PrometheusCollectorRegistry()
             var factory = PrometheusMetricsFactory(registry: registry)
             factory.defaultDurationHistogramBuckets = try histogramBuckets()
             MetricsSystem.bootstrap(factory)
-            services.append(httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, logger: logger))
+            services.append(try httpService("Prometheus metrics", router: MetricsRoutes(registry: registry, server: server).makeRouter(), port: metricsPort, tls: serverTLS, logger: logger))
         }
         if httpListenPort != 0 {
-            let routes = KServeRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
-            services.append(httpService("KServe v2 HTTP", router: routes.makeRouter(), port: httpListenPort, isLive: { server.isLive }, logger: logger))
+            let routes = KServeRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
+            // A restricted health category leaves liveness to the route, which checks the key.
+            let isLive: (@Sendable () -> Bool)? = restrictions.http.restricts(.health) ? nil : { @Sendable in server.isLive }
+            services.append(try httpService("KServe v2 HTTP", router: routes.makeRouter(restrictions: restrictions.http), port: httpListenPort, isLive: isLive, tls: serverTLS, logger: logger))
         }
         if torchservePort != 0 {
-            let routes = TorchServeInferenceRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("TorchServe inference API", router: routes.makeRouter(), port: torchservePort, errorFormat: .torchServe, logger: logger))
+            let routes = TorchServeInferenceRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
+            services.append(try httpService("TorchServe inference API", router: routes.makeRouter(restrictions: restrictions.http), port: torchservePort, errorFormat: .torchServe, tls: serverTLS, logger: logger))
         }
         if torchserveManagementPort != 0 {
-            services.append(httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(), port: torchserveManagementPort, errorFormat: .torchServe, logger: logger))
+            services.append(try httpService("TorchServe management API", router: TorchServeManagementRoutes(server: server).makeRouter(restrictions: restrictions.http), port: torchserveManagementPort, address: access.torchserveManagementAddress, errorFormat: .torchServe, tls: serverTLS, logger: logger))
         }
         if tfservingPort != 0 {
-            let routes = TFServingRoutes(server: server, options: HTTPFrontendOptions(maxRequestSize: maxRequestSize))
-            services.append(httpService("TensorFlow Serving REST", router: routes.makeRouter(), port: tfservingPort, logger: logger))
+            let routes = TFServingRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
+            services.append(try httpService("TensorFlow Serving REST", router: routes.makeRouter(restrictions: restrictions.http), port: tfservingPort, tls: serverTLS, logger: logger))
         }
         if grpcListenPort != 0 {
-            let options = GRPCFrontendOptions(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
+            var options = limits.grpcFrontend(address: grpcAddress, port: grpcListenPort, maxMessageSize: grpcMaxMessageSize)
+            options.tls = serverTLS
+            options.restrictions = restrictions.grpc
             services.append(.init(service: GRPCFrontend(server: server, options: options, logger: logger)))
         }
 
@@ -169,15 +181,16 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
-    /// A Hummingbird application serving `router` on the HTTP address and `port`.
+    /// A Hummingbird application serving `router` on `address` (default: the HTTP address) and
+    /// `port`, over TLS when `tls` is given.
     func httpService(
-        _ name: String, router: Router<SwerveRequestContext>, port: Int, errorFormat: HTTPErrorFormat = .kserve,
-        isLive: (@Sendable () -> Bool)? = nil, logger: Logger
-    ) -> ServiceGroupConfiguration.ServiceConfiguration {
+        _ name: String, router: Router<SwerveRequestContext>, port: Int, address: String? = nil, errorFormat: HTTPErrorFormat = .kserve,
+        isLive: (@Sendable () -> Bool)? = nil, tls: ServerTLS? = nil, logger: Logger
+    ) throws -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
-            server: .swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive),
-            configuration: .init(address: .hostname(httpAddress, port: port), serverName: "swerve"),
+            server: try .swerveTLS(.swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive, limits: limits.httpConnections), tls: tls),
+            configuration: .init(address: .hostname(address ?? httpAddress, port: port), serverName: "swerve"),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))
     }

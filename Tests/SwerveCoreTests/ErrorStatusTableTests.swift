@@ -37,9 +37,14 @@ struct ErrorStatusTableTests {
          ErrorStatus(http: 413, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "RequestEntityTooLargeException")),
         (.insufficientMemory,
          ErrorStatus(http: 507, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "InsufficientMemoryException")),
+        (.tooManyRequests,
+         ErrorStatus(http: 429, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "TooManyRequestsException")),
+        (.requestHeaderFieldsTooLarge,
+         ErrorStatus(http: 431, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "BadRequestException")),
         (.deadlineExceeded,
          ErrorStatus(http: 504, grpc: 4, canonicalName: "DEADLINE_EXCEEDED", torchServeType: "InternalServerException")),
         (.internal, ErrorStatus(http: 500, grpc: 13, canonicalName: "INTERNAL", torchServeType: "InternalServerException")),
+        (.permissionDenied, ErrorStatus(http: 403, grpc: 7, canonicalName: "PERMISSION_DENIED", torchServeType: "InvalidKeyException")),
     ])
     func pinnedRows(_ code: SwerveError.Code, _ expected: ErrorStatus) {
         #expect(code.status == expected)

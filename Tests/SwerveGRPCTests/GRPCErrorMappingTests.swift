@@ -14,9 +14,12 @@ struct GRPCErrorMappingTests {
         (.unavailable, .unavailable),
         (.payloadTooLarge, .resourceExhausted),
         (.insufficientMemory, .resourceExhausted),
+        (.tooManyRequests, .resourceExhausted),
+        (.requestHeaderFieldsTooLarge, .resourceExhausted),
         (.unsupportedMediaType, .invalidArgument),
         (.alreadyExists, .alreadyExists),
         (.failedPrecondition, .failedPrecondition),
+        (.permissionDenied, .permissionDenied),
         (.methodNotAllowed, .unimplemented),
         (.unsupported, .unimplemented),
         (.cancelled, .cancelled),
@@ -30,6 +33,17 @@ struct GRPCErrorMappingTests {
         let error = GRPCErrorMapping.rpcError(for: SwerveError(code, "the message"))
         #expect(error.code == expected)
         #expect(error.message == "the message")
+    }
+
+    /// A wait the core knows (a rate limit's next token) goes in a `retry-after` trailer, in
+    /// whole seconds rounded up, as HTTP's `Retry-After`.
+    @Test func retryAfterBecomesATrailer() {
+        var error = SwerveError(.tooManyRequests, "slow down")
+        error.retryAfter = .milliseconds(1500)
+        let rpc = GRPCErrorMapping.rpcError(for: error)
+        #expect(rpc.code == .resourceExhausted)
+        #expect(Array(rpc.metadata[stringValues: "retry-after"]) == ["2"])
+        #expect(Array(GRPCErrorMapping.rpcError(for: SwerveError(.unavailable, "x")).metadata[stringValues: "retry-after"]).isEmpty)
     }
 
     /// The expected statuses cover every core code.

@@ -45,7 +45,7 @@ struct MultipartBodyTests {
 
     @Test func tooManyPartsAreRefused() throws {
         let part = "--B\r\nContent-Disposition: form-data; name=data\r\n\r\nx\r\n"
-        let body = bytes(String(repeating: part, count: MultipartBody.maxParts + 1) + "--B--\r\n")
+        let body = bytes(String(repeating: part, count: MultipartBody.defaultMaxParts + 1) + "--B--\r\n")
         #expect(throws: SwerveError.self) { try MultipartBody.parse(body, boundary: "B") }
         let fewer = bytes(String(repeating: part, count: 3) + "--B--\r\n")
         #expect(try MultipartBody.parse(fewer, boundary: "B").count == 3)

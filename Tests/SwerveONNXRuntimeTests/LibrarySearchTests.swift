@@ -136,7 +136,7 @@ struct LibrarySearchTests {
 
     /// Parents of a path are listed up to the root.
     @Test func parentsOfAPathReachTheRoot() {
-        #expect(ORTLibrary.selfAndParents(of: "/a/b") == ["/a/b", "/a", "/"])
-        #expect(ORTLibrary.parent(of: "/a") == "/")
+        #expect(LibraryPaths.selfAndParents(of: "/a/b") == ["/a/b", "/a", "/"])
+        #expect(LibraryPaths.parent(of: "/a") == "/")
     }
 }

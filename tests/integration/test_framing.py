@@ -127,11 +127,11 @@ def open_sockets(pid: int) -> int:
                if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"))
 
 
-def test_oversized_headers_get_400_and_leave_no_socket_behind(framing_server):
+def test_oversized_headers_get_431_and_leave_no_socket_behind(framing_server):
     before = open_sockets(framing_server.pid)
     head = b"GET /v2 HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 1000) for i in range(1000)) + b"\r\n"
     for _ in range(10):
-        assert_json_refusal(exchange(framing_server.port, head))
+        assert_json_refusal(exchange(framing_server.port, head), statuses=(431,))
     deadline = time.monotonic() + CLOSE_WITHIN_S
     while open_sockets(framing_server.pid) > before and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -26,6 +26,15 @@ extension SwerveError.Code {
         case .unavailable: ErrorStatus(http: 503, grpc: 14, canonicalName: "UNAVAILABLE", torchServeType: "ServiceUnavailableException")
         case .payloadTooLarge:
             ErrorStatus(http: 413, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "RequestEntityTooLargeException")
+        // A limit on the client's use (requests in flight, rate): 429 as RFC 6585 defines it, and
+        // RESOURCE_EXHAUSTED, the code google.rpc maps to and from 429 ("some resource has been
+        // exhausted, perhaps a per-user quota"); UNAVAILABLE stays the model's own overload
+        // (queue full, not ready), which gRPC clients retry at once.
+        case .tooManyRequests:
+            ErrorStatus(http: 429, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "TooManyRequestsException")
+        // RFC 6585's 431; headers are read by the HTTP listeners only.
+        case .requestHeaderFieldsTooLarge:
+            ErrorStatus(http: 431, grpc: 8, canonicalName: "RESOURCE_EXHAUSTED", torchServeType: "BadRequestException")
         // WebDAV's 507 Insufficient Storage: the request is fine, the server lacks the room to
         // serve it; gRPC's RESOURCE_EXHAUSTED, as for other limits.
         case .insufficientMemory:
@@ -36,6 +45,10 @@ extension SwerveError.Code {
         // TorchServe's 403 for unregistering the default version while others are served.
         case .failedPrecondition:
             ErrorStatus(http: 403, grpc: 9, canonicalName: "FAILED_PRECONDITION", torchServeType: "InvalidModelVersionException")
+        // TorchServe calls a missing or wrong key InvalidKeyException (and answers it 400; 403
+        // says what it is).
+        case .permissionDenied:
+            ErrorStatus(http: 403, grpc: 7, canonicalName: "PERMISSION_DENIED", torchServeType: "InvalidKeyException")
         case .methodNotAllowed:
             ErrorStatus(http: 405, grpc: 12, canonicalName: "UNIMPLEMENTED", torchServeType: "MethodNotAllowedException")
         case .unsupported: ErrorStatus(http: 501, grpc: 12, canonicalName: "UNIMPLEMENTED", torchServeType: "InternalServerException")

@@ -13,6 +13,11 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
         case unavailable
         /// The request body or message is larger than allowed.
         case payloadTooLarge
+        /// The model has as many requests in flight as it admits, or its rate limit is spent:
+        /// retry after ``SwerveError/retryAfter``.
+        case tooManyRequests
+        /// The request's header fields are larger or more numerous than allowed.
+        case requestHeaderFieldsTooLarge
         /// A model does not fit in the server's memory budget (`--model-memory-budget`).
         case insufficientMemory
         /// The request body is in an encoding the server cannot read.
@@ -22,6 +27,9 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
         /// The operation is refused in the model's current state (the default version of a model
         /// served in several versions cannot go).
         case failedPrecondition
+        /// The endpoint's category is restricted (`--http-restricted-api`,
+        /// `--grpc-restricted-protocol`) and the request lacks its header or key.
+        case permissionDenied
         /// The path exists but not for this method.
         case methodNotAllowed
         /// The operation is not supported by this server.
@@ -42,6 +50,9 @@ public struct SwerveError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The underlying error, if any, for logs.
     public var cause: (any Error & Sendable)?
+    /// How long the client should wait before it tries again, when the server knows (a rate
+    /// limit's next token); HTTP frontends send it as `Retry-After`.
+    public var retryAfter: Duration?
 
     /// The longest message kept, in UTF-8 bytes: messages quote what clients sent (a model name,
     /// a header), and a megabyte-long name must not become a megabyte of error body, log line

@@ -18,6 +18,8 @@ public final class ServedVersion: Sendable {
     /// The memory the version took to load and warm up, measured around its load.
     public let memoryBytes: Int
     let pool: InstancePool
+    /// What the version admits: requests in flight, rate, BYTES elements (``ModelLimits``).
+    public let admission: ModelAdmission
 
     /// The version's statistics so far, with its measured memory.
     public var statistics: ModelStatistics {
@@ -28,8 +30,10 @@ public final class ServedVersion: Sendable {
 
     init(
         name: String, version: Int, config: Inference_ModelConfig, io: ModelIO, unsupportedOutputs: [UnsupportedTensor],
-        labels: [String: [String]], preprocessor: (any InputPreprocessor)?, memoryBytes: Int = 0, pool: InstancePool
+        labels: [String: [String]], preprocessor: (any InputPreprocessor)?, memoryBytes: Int = 0, pool: InstancePool,
+        admission: ModelAdmission
     ) {
+        self.admission = admission
         self.memoryBytes = memoryBytes
         self.labels = labels
         self.preprocessor = preprocessor

@@ -23,6 +23,9 @@ public struct ModelManagerOptions: Sendable {
     /// Reads the bytes the process has allocated, around each load to measure what it took
     /// (``ProcessMemory/allocatedBytes()``; tests inject a counter of their own).
     public var allocatedBytes: @Sendable () -> Int?
+    /// The limits of every model version (requests in flight, rate, BYTES elements), which a
+    /// model's configuration may override (``ModelLimits/applying(_:)``).
+    public var limits: ModelLimits
 
     /// Creates options.
     public init(
@@ -30,8 +33,9 @@ public struct ModelManagerOptions: Sendable {
         completion: ModelConfigCompletion = ModelConfigCompletion(), defaultMaxQueueSize: Int = 1024,
         makePreprocessor: (@Sendable (Inference_ModelConfig) throws -> (any InputPreprocessor)?)? = nil,
         clock: any SchedulingClock = SystemSchedulingClock(), memoryBudget: Int? = nil,
-        allocatedBytes: @escaping @Sendable () -> Int? = ProcessMemory.allocatedBytes
+        allocatedBytes: @escaping @Sendable () -> Int? = ProcessMemory.allocatedBytes, limits: ModelLimits = ModelLimits()
     ) {
+        self.limits = limits
         self.allocatedBytes = allocatedBytes
         self.clock = clock
         self.memoryBudget = memoryBudget

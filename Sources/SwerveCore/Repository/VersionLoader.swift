@@ -25,6 +25,8 @@ struct VersionLoader: Sendable {
         guard FileManager.default.fileExists(atPath: modelPath) else {
             throw SwerveError.invalid("model file '\(modelPath)' not found")
         }
+        // A limit parameter that is not a number fails the load before any work.
+        let limits = try options.limits.applying(parsed?.config ?? Inference_ModelConfig())
         let allocatedBefore = options.allocatedBytes()
         let groups = parsed?.config.instanceGroup ?? []
         let instanceCount = max(1, groups.reduce(0) { $0 + max(1, Int($1.count)) })
@@ -56,7 +58,8 @@ struct VersionLoader: Sendable {
         return ServedVersion(
             name: name, version: version, config: completed.config, io: completed.io,
             unsupportedOutputs: first.signature.unsupportedOutputs, labels: labels,
-            preprocessor: preprocessor, memoryBytes: memoryBytes, pool: pool)
+            preprocessor: preprocessor, memoryBytes: memoryBytes, pool: pool,
+            admission: ModelAdmission(limits: limits, label: "'\(name)' version \(version)", clock: options.clock))
     }
 
     /// Label files per output: `label_filename` from the config, else the model's `labels.txt`.

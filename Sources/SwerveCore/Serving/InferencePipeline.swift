@@ -3,10 +3,15 @@
 /// record statistics. Nothing here knows which protocol the request came by.
 enum InferencePipeline {
     /// Runs `request` on `served`.
-    /// - Throws: ``SwerveError``: `invalidArgument` for a request that does not fit the model,
+    /// - Throws: ``SwerveError``: `tooManyRequests` when the version's admission refuses it,
+    ///   `invalidArgument` for a request that does not fit the model or has too many BYTES elements,
     ///   `unavailable` when the queue is full or the version retires, `cancelled`,
     ///   `deadlineExceeded`, or the backend's error.
     static func run(_ request: InferenceRequest, on served: ServedVersion) async throws -> InferenceResponse {
+        // Admission (requests in flight, rate, BYTES elements) before any work: ModelAdmission.
+        try served.admission.checkBytesElements(request)
+        try served.admission.enter()
+        defer { served.admission.leave() }
         let statistics = served.pool.statistics
         // In flight from here until answered, whatever the outcome (InferenceMetrics).
         statistics.metrics.inFlight.increment()

@@ -109,20 +109,35 @@ final class DisconnectWatch: Sendable {
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 as Hummingbird serves it, plus Swerve's handlers on every connection: the
+    /// ``HTTPConnectionLimit`` (connections past `limits.maxConnections` get 503 and are closed),
+    /// ``HTTPHeaderTimeout`` (a client slow to send its headers is disconnected),
+    /// ``HTTPIdleTimeout`` (a keep-alive connection idle too long is closed), the
     /// ``DisconnectWatch`` (a client that disconnects has its queued inference request dropped),
     /// ``ExpectContinueHandler`` (`Expect: 100-continue` is answered) and ``HTTPFramingGuard``
-    /// (broken framing gets a 400 JSON answer and the connection is closed).
+    /// (broken framing gets a 400 JSON answer, headers over the limits a 431, and the connection
+    /// is closed). Hummingbird's decoder settings give the header limits; its idle timeout is not
+    /// used (see ``HTTPIdleTimeout``).
     /// - Parameters:
     ///   - maxRequestSize: the largest body the routes accept.
     ///   - errorFormat: the error body of the listener's protocol.
     ///   - isLive: when given, `GET /v2/health/live` is answered on the event loop while it
     ///     returns true (``LivenessFastPath``); the KServe v2 listener gives it.
+    ///   - limits: the listener's connection limits; each call makes a listener with its own count
+    ///     of connections.
     public static func swerveHTTP1(
-        maxRequestSize: Int, errorFormat: HTTPErrorFormat = .kserve, isLive: (@Sendable () -> Bool)? = nil
+        maxRequestSize: Int, errorFormat: HTTPErrorFormat = .kserve, isLive: (@Sendable () -> Bool)? = nil,
+        limits: HTTPConnectionLimits = HTTPConnectionLimits()
     ) -> HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [
-            ExpectContinueHandler(maxBodySize: maxRequestSize), DisconnectWatch.Handler(watch: .shared),
-            HTTPFramingGuard(errorFormat: errorFormat),
-        ] + (isLive.map { [LivenessFastPath(isLive: $0)] } ?? [])))
+        let connections = HTTPConnectionLimit(maxConnections: limits.maxConnections)
+        let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
+            maxHeaderFieldSize: limits.maxHeaderSize, maxHeaderListSize: limits.maxHeaderSize, maxHeaderFieldCount: limits.maxHeaderCount)
+        return .http1(configuration: .init(
+            additionalChannelHandlers: [
+                HTTPConnectionLimit.Handler(limit: connections, errorFormat: errorFormat),
+                HTTPHeaderTimeout.Heads(timeout: limits.headerReadTimeout), HTTPIdleTimeout(timeout: limits.idleTimeout),
+                ExpectContinueHandler(maxBodySize: maxRequestSize), DisconnectWatch.Handler(watch: .shared),
+                HTTPFramingGuard(errorFormat: errorFormat),
+            ] + (isLive.map { [LivenessFastPath(isLive: $0)] } ?? []),
+            httpDecoderConfiguration: decoder))
     }
 }

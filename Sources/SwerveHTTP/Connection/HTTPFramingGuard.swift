@@ -4,8 +4,9 @@ import NIOHTTP1
 import NIOHTTPTypes
 import SwerveCore
 
-/// Answers a request whose HTTP framing is broken (a bad request line or chunk size, headers over
-/// the limit, a body cut short by a half-close, `CONNECT`) with a 400 and a JSON error body, then
+/// Answers a request whose HTTP framing is broken (a bad request line or chunk size, a body cut
+/// short by a half-close, `CONNECT`) with a 400, and headers over the limits
+/// (``HTTPConnectionLimits``) with a 431, and a JSON error body, then
 /// closes the connection: once the framing is lost the rest of the byte stream cannot be read.
 ///
 /// Left to itself Hummingbird answers a parse error between requests with an empty 400 and then
@@ -54,7 +55,8 @@ final class HTTPFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// A short description of a parser error for the client.
     static func describe(_ error: HTTPParserError) -> String {
         switch error {
-        case .headerOverflow: "the request line and headers are larger than the server's limit"
+        case .headerOverflow:
+            "the request's headers are larger or more numerous than the server's limits (--http-max-header-size, --http-max-header-count)"
         case .invalidEOFState: "the connection was closed before the request was complete"
         default: "\(error)"  // NIO's own words: "invalid character in chunk size header", ...
         }
@@ -109,6 +111,10 @@ final class HTTPFramingGuard: ChannelDuplexHandler, RemovableChannelHandler {
             // The answer went out before the body was read: nothing more to say.
             linger(context: context)
         } else {
+            if let error = error as? HTTPParserError, error == .headerOverflow {
+                refuse(context: context, code: .requestHeaderFieldsTooLarge, message: Self.describe(error))
+                return
+            }
             let reason = (error as? HTTPParserError).map(Self.describe) ?? "the request cannot be parsed"
             refuse(context: context, code: .invalidArgument, message: "malformed HTTP request: \(reason)")
         }

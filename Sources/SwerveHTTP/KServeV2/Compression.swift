@@ -48,7 +48,7 @@ enum Compression {
         var bytes = body
         for (name, encoding) in encodings.reversed() {
             var buffer = ByteBuffer(bytes: bytes)
-            let tooLarge = SwerveError(.payloadTooLarge, "the \(name) body inflates to more than the limit of \(limit) bytes (--max-request-size)")
+            let tooLarge = SwerveError(.payloadTooLarge, "the \(name) body inflates to more than the limit of \(limit) bytes (--max-decompressed-size)")
             do {
                 // CompressNIO stops at maxSize without saying so when the data ends past it: ask
                 // for one byte more than the limit, and a result longer than the limit is refused.

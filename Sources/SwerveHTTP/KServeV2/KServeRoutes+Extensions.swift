@@ -9,27 +9,27 @@ extension KServeRoutes {
     func addExtensionRoutes(to table: RouteTable) {
         for (path, kind) in [("systemsharedmemory", SharedMemoryKind.system), ("cudasharedmemory", .cuda)] {
             for status in ["/v2/\(path)/status", "/v2/\(path)/region/:region/status"] {
-                table.get(status) { _, _ in jsonResponse(Array("[]".utf8)) }
+                table.get(status, category: .sharedMemory) { _, _ in jsonResponse(Array("[]".utf8)) }
             }
             for unregister in ["/v2/\(path)/unregister", "/v2/\(path)/region/:region/unregister"] {
-                table.post(unregister) { request, _ in
+                table.post(unregister, category: .sharedMemory) { request, _ in
                     _ = try await options.collectBody(request)
                     return Response(status: .ok)
                 }
             }
-            table.post("/v2/\(path)/region/:region/register") { request, _ in
+            table.post("/v2/\(path)/region/:region/register", category: .sharedMemory) { request, _ in
                 _ = try await options.collectBody(request)
                 try server.registerSharedMemory(kind)
                 return Response(status: .ok)
             }
         }
-        table.get("/v2/logging") { _, _ in jsonResponse(settings.logging()) }
-        table.post("/v2/logging") { request, _ in
+        table.get("/v2/logging", category: .logging) { _, _ in jsonResponse(settings.logging()) }
+        table.post("/v2/logging", category: .logging) { request, _ in
             jsonResponse(try settings.updateLogging(try await options.collectBody(request)))
         }
         for path in ["/v2/trace/setting", "/v2/models/:model/trace/setting"] {
-            table.get(path) { _, _ in jsonResponse(settings.trace()) }
-            table.post(path) { request, _ in
+            table.get(path, category: .trace) { _, _ in jsonResponse(settings.trace()) }
+            table.post(path, category: .trace) { request, _ in
                 jsonResponse(try settings.updateTrace(try await options.collectBody(request)))
             }
         }

@@ -36,7 +36,7 @@ extension KServeRoutes {
     }
 
     func addRepositoryRoutes(to table: RouteTable) {
-        table.post("/v2/repository/index") { request, _ in
+        table.post("/v2/repository/index", category: .modelRepository) { request, _ in
             let body = try await options.collectBody(request)
             let readyOnly = body.isEmpty ? false : try decodeJSON(IndexRequest.self, body).ready ?? false
             let rows = server.repositoryIndex(readyOnly: readyOnly).map { row -> JSONValue in
@@ -50,21 +50,21 @@ extension KServeRoutes {
             }
             return jsonResponse(JSONValue.array(rows).encoded())
         }
-        table.post("/v2/repository/models/:model/load") { request, context in
+        table.post("/v2/repository/models/:model/load", category: .modelRepository) { request, context in
             let name = context.parameters.get("model") ?? ""
             let body = try await options.collectBody(request)
             let parameters = try body.isEmpty ? nil : decodeJSON(LoadRequest.self, body).parameters
             try await server.loadModel(name, override: try ModelOverride.parse(parameters ?? [:]))
             return Response(status: .ok)
         }
-        table.post("/v2/repository/models/:model/unload") { request, context in
+        table.post("/v2/repository/models/:model/unload", category: .modelRepository) { request, context in
             let name = context.parameters.get("model") ?? ""
             _ = try await options.collectBody(request)
             try await server.unloadModel(name)
             return Response(status: .ok)
         }
         for action in ["index", "models/:model/load", "models/:model/unload"] {
-            table.post("/v2/repository/:repository/" + action) { _, _ in
+            table.post("/v2/repository/:repository/" + action, category: .modelRepository) { _, _ in
                 throw SwerveError(.unsupported, "'repository_name' specification is not supported")
             }
         }

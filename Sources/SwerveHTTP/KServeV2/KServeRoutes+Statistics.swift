@@ -4,11 +4,11 @@ import SwerveCore
 /// Triton's statistics extension: `GET /v2/models[/{m}[/versions/{v}]]/stats`.
 extension KServeRoutes {
     func addStatisticsRoutes(to table: RouteTable) {
-        table.get("/v2/models/stats") { _, _ in
+        table.get("/v2/models/stats", category: .statistics) { _, _ in
             jsonResponse(StatisticsJSON.encode(try server.statistics(model: nil, version: nil)))
         }
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
-            table.get(prefix + "/stats") { _, context in
+            table.get(prefix + "/stats", category: .statistics) { _, context in
                 let (name, version) = try modelAndVersion(context)
                 return jsonResponse(StatisticsJSON.encode(try server.statistics(model: name, version: version)))
             }

@@ -34,8 +34,14 @@ public struct KServeRoutes: Sendable {
 
     /// Builds a router with every KServe v2 route (and the v1 routes when asked) and the KServe
     /// error format.
-    public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(errorFormat: .kserve)
+    /// - Parameter restrictions: the categories `--http-restricted-api` restricts (none by default).
+    public func makeRouter(restrictions: RestrictedFeatures = RestrictedFeatures(flag: .httpRestrictedAPI)) -> Router<SwerveRequestContext> {
+        makeTable(restrictions: restrictions).router
+    }
+
+    /// The route table behind ``makeRouter(restrictions:)``.
+    func makeTable(restrictions: RestrictedFeatures) -> RouteTable {
+        let table = RouteTable(errorFormat: .kserve, restrictions: restrictions)
         addCoreRoutes(to: table)
         addRepositoryRoutes(to: table)
         addStatisticsRoutes(to: table)
@@ -43,26 +49,26 @@ public struct KServeRoutes: Sendable {
         if servesV1 {
             TFServingRoutes(server: server, options: options).addKServeV1Routes(to: table)
         }
-        return table.router
+        return table
     }
 
     private func addCoreRoutes(to table: RouteTable) {
-        table.get("/v2/health/live") { _, _ in
+        table.get("/v2/health/live", category: .health) { _, _ in
             Response(status: server.isLive ? .ok : .serviceUnavailable)
         }
-        table.get("/v2/health/ready") { _, _ in
+        table.get("/v2/health/ready", category: .health) { _, _ in
             guard server.isReady else { throw SwerveError.unavailable("server is not ready: models are still loading") }
             return Response(status: .ok)
         }
-        table.get("/v2") { _, _ in
+        table.get("/v2", category: .metadata) { _, _ in
             jsonResponse(MetadataJSON.server(server.info))
         }
         for prefix in ["/v2/models/:model", "/v2/models/:model/versions/:version"] {
-            table.get(prefix) { _, context in
+            table.get(prefix, category: .metadata) { _, context in
                 let (name, version) = try modelAndVersion(context)
                 return jsonResponse(MetadataJSON.model(try await server.metadata(model: name, version: version)))
             }
-            table.get(prefix + "/ready") { _, context in
+            table.get(prefix + "/ready", category: .health) { _, context in
                 let (name, version) = try modelAndVersion(context)
                 // Answers from the index, loading nothing: 404 or 503 with the reason when not ready.
                 guard try await server.isModelReady(name, version: version) else {
@@ -71,11 +77,11 @@ public struct KServeRoutes: Sendable {
                 }
                 return Response(status: .ok)
             }
-            table.get(prefix + "/config") { _, context in
+            table.get(prefix + "/config", category: .modelConfig) { _, context in
                 let (name, version) = try modelAndVersion(context)
                 return jsonResponse(try MetadataJSON.config(try await server.config(model: name, version: version)))
             }
-            table.post(prefix + "/infer") { request, context in
+            table.post(prefix + "/infer", category: .inference) { request, context in
                 let (name, version) = try modelAndVersion(context)
                 return try await infer(request, context: context, model: name, version: version)
             }
@@ -123,7 +129,7 @@ public struct KServeRoutes: Sendable {
         _ request: Request, served: ServedVersion, version: Int?, cancellation: CancellationSignal, requestID: inout String?
     ) async throws -> Response {
         let body = try Compression.decompress(
-            try await options.collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.maxRequestSize)
+            try await options.collectBody(request), contentEncoding: request.headers[.contentEncoding], limit: options.decompressedSizeLimit)
         let headerLength = try InferRequestBody.headerLength(field: request.headers[.inferenceHeaderContentLength], bodyCount: body.count)
         if headerLength == 0, request.headers[.inferenceHeaderContentLength] != nil {
             return try await inferRaw(

@@ -21,14 +21,20 @@ public struct MetricsRoutes: Sendable {
 
     /// Builds the router; errors are `{"error": "..."}` as on the KServe v2 port.
     public func makeRouter() -> Router<SwerveRequestContext> {
+        makeTable().router
+    }
+
+    /// The route table behind ``makeRouter()``.
+    func makeTable() -> RouteTable {
         let table = RouteTable(errorFormat: .kserve)
-        table.get("/metrics") { _, _ in
+        // Never restricted, as in Triton: read-only counters for scrapers, which send no key.
+        table.get("/metrics", category: nil) { _, _ in
             if let rss = ProcessMemory.residentBytes() { residentMemory.set(Double(rss)) }
             loadedVersions.set(Double(server.modelStatuses().filter { $0.state == .ready }.count))
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
-        return table.router
+        return table
     }
 }

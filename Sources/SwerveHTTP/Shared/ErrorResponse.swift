@@ -67,7 +67,10 @@ enum ErrorResponse {
     static func describe(_ error: any Error) -> (code: SwerveError.Code, message: String, headers: HTTPFields) {
         switch error {
         case let error as SwerveError:
-            return (error.code, error.message, headers(for: error.code))
+            var headers = headers(for: error.code)
+            // RFC 9110 §10.2.3: whole seconds, rounded up so that a retry finds what it waits for.
+            if let wait = error.retryAfter { headers[.retryAfter] = String(retryAfterSeconds(wait)) }
+            return (error.code, error.message, headers)
         case let error as HTTPError:
             switch error.status {
             case .contentTooLarge:
@@ -83,6 +86,9 @@ enum ErrorResponse {
             }
         case let error as DecodingError:
             return (.invalidArgument, "invalid JSON body: \(JSONErrorDescription.describe(error))", [:])
+        case let error as HTTPParserError where error == .headerOverflow:
+            // Trailers over the limits, met while a route reads the body.
+            return (.requestHeaderFieldsTooLarge, HTTPFramingGuard.describe(error), [.connection: "close"])
         case let error as HTTPParserError:
             // The framing is broken, so the rest of the connection cannot be read: HTTPFramingGuard
             // closes it after this answer.
@@ -94,10 +100,16 @@ enum ErrorResponse {
         }
     }
 
+    /// `Retry-After`'s whole seconds for a wait: rounded up, at least 1.
+    static func retryAfterSeconds(_ wait: Duration) -> Int64 {
+        let (seconds, attoseconds) = wait.components
+        return max(1, seconds + (attoseconds > 0 ? 1 : 0))
+    }
+
     /// Headers every answer with `code` carries.
     private static func headers(for code: SwerveError.Code) -> HTTPFields {
         switch code {
-        case .unavailable: [.retryAfter: "1"]
+        case .unavailable, .tooManyRequests: [.retryAfter: "1"]
         // The unread rest of an oversized body makes the connection useless: close it.
         case .payloadTooLarge: [.connection: "close"]
         // RFC 9110 §15.5.16: say which codings are understood.

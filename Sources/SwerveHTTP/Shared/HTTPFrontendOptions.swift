@@ -7,11 +7,22 @@ import SwerveCore
 public struct HTTPFrontendOptions: Sendable {
     /// The largest request body accepted; larger bodies get 413 before they are read whole.
     public var maxRequestSize: Int
+    /// The most bytes a compressed (gzip, deflate) request body may inflate to; larger ones get
+    /// 413. nil: ``maxRequestSize``. Flag `--max-decompressed-size`.
+    public var maxDecompressedSize: Int?
+    /// The most parts of a TorchServe multipart/form-data body; more get 400. Flag
+    /// `--max-multipart-parts`.
+    public var maxMultipartParts: Int
 
     /// Creates options.
-    public init(maxRequestSize: Int = 64 << 20) {
+    public init(maxRequestSize: Int = 64 << 20, maxDecompressedSize: Int? = nil, maxMultipartParts: Int = 1024) {
         self.maxRequestSize = maxRequestSize
+        self.maxDecompressedSize = maxDecompressedSize
+        self.maxMultipartParts = maxMultipartParts
     }
+
+    /// The limit on an inflated body: ``maxDecompressedSize``, else ``maxRequestSize``.
+    var decompressedSizeLimit: Int { maxDecompressedSize ?? maxRequestSize }
 
     /// Reads a request's body up to ``maxRequestSize``; a larger body gets 413 without being read
     /// whole (at once when its `Content-Length` says so).

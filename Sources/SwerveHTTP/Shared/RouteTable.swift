@@ -1,48 +1,70 @@
 import HTTPTypes
 import Hummingbird
+import SwerveCore
 
-/// A router and the list of the paths registered on it, so that a known path asked with the wrong
-/// method can be answered 405 rather than 404.
+/// A router and the list of the routes registered on it, each with the access category it belongs
+/// to: a known path asked with the wrong method is answered 405 rather than 404, and a route of a
+/// restricted category (`--http-restricted-api`) runs only for requests with its key
+/// (``RestrictedAPIGuard``).
 final class RouteTable: @unchecked Sendable {
     // @unchecked: used only while the router is being built, on one task, before serving starts.
     let router: Router<SwerveRequestContext>
-    private(set) var patterns: [(method: HTTPRequest.Method, pattern: [Substring])] = []
+    /// The restricted categories of the listener.
+    let guardian: RestrictedAPIGuard
+
+    /// One registered route.
+    struct Route: Equatable {
+        var method: HTTPRequest.Method
+        /// The path as registered (`/v2/models/:model/infer`).
+        var path: String
+        /// The category a restriction of which applies to the route; nil for a route that is never
+        /// restricted (Prometheus' `/metrics`, as in Triton).
+        var category: RestrictedCategory?
+
+        var pattern: [Substring] { path.split(separator: "/") }
+    }
+
+    /// Every route, in the order registered.
+    private(set) var routes: [Route] = []
 
     /// A table over a new router whose errors are answered by ``ErrorMiddleware`` in `errorFormat`.
     /// The middleware is added first, so it covers every route added later; it reads the table's
     /// paths only when a request fails.
-    init(errorFormat: HTTPErrorFormat) {
+    /// - Parameter restrictions: the categories restricted on this listener (none by default).
+    init(errorFormat: HTTPErrorFormat, restrictions: RestrictedFeatures = RestrictedFeatures(flag: .httpRestrictedAPI)) {
         router = Router(context: SwerveRequestContext.self)
+        guardian = RestrictedAPIGuard(restrictions: restrictions)
         router.add(middleware: ErrorMiddleware(routes: self, format: errorFormat))
     }
 
     /// Whether some route has this path (with any method): a miss on it is 405, not 404.
     func knowsPath(_ path: String) -> Bool {
         let segments = path.split(separator: "/")
-        return patterns.contains { route in
-            route.pattern.count == segments.count && zip(route.pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+        return routes.contains { route in
+            let pattern = route.pattern
+            return pattern.count == segments.count && zip(pattern, segments).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
         }
     }
 
     typealias Handler = @Sendable (Request, SwerveRequestContext) async throws -> Response
 
-    func get(_ path: String, _ handler: @escaping Handler) {
-        router.get(RouterPath(path), use: handler)
-        patterns.append((.get, path.split(separator: "/")))
+    func get(_ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
+        router.get(RouterPath(path), use: guardian.guarding(category, handler))
+        routes.append(Route(method: .get, path: path, category: category))
     }
 
-    func post(_ path: String, _ handler: @escaping Handler) {
-        router.post(RouterPath(path), use: handler)
-        patterns.append((.post, path.split(separator: "/")))
+    func post(_ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
+        router.post(RouterPath(path), use: guardian.guarding(category, handler))
+        routes.append(Route(method: .post, path: path, category: category))
     }
 
-    func put(_ path: String, _ handler: @escaping Handler) {
-        router.put(RouterPath(path), use: handler)
-        patterns.append((.put, path.split(separator: "/")))
+    func put(_ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
+        router.put(RouterPath(path), use: guardian.guarding(category, handler))
+        routes.append(Route(method: .put, path: path, category: category))
     }
 
-    func delete(_ path: String, _ handler: @escaping Handler) {
-        router.delete(RouterPath(path), use: handler)
-        patterns.append((.delete, path.split(separator: "/")))
+    func delete(_ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
+        router.delete(RouterPath(path), use: guardian.guarding(category, handler))
+        routes.append(Route(method: .delete, path: path, category: category))
     }
 }

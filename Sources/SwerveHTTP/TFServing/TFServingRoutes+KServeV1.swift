@@ -14,11 +14,11 @@ import SwerveCore
 extension TFServingRoutes {
     /// Adds KServe's v1 routes to a table that answers errors in the KServe format.
     func addKServeV1Routes(to table: RouteTable) {
-        table.get("/v1/models") { _, _ in
+        table.get("/v1/models", category: .metadata) { _, _ in
             let names = Set(server.modelStatuses().filter { $0.state == .ready }.map(\.name)).sorted()
             return jsonResponse(JSONValue.object(["models": .array(names.map { .string($0) })]).encoded())
         }
-        table.get("/v1/models/:model") { _, context in
+        table.get("/v1/models/:model", category: .health) { _, context in
             let name = context.parameters.get("model") ?? ""
             let ready: Bool
             do {
@@ -29,7 +29,7 @@ extension TFServingRoutes {
             guard ready else { throw SwerveError.unavailable("Model with name \(name) is not ready.") }
             return jsonResponse(JSONValue.object(["name": .string(name), "ready": true]).encoded())
         }
-        table.post("/v1/models/:model") { request, context in
+        table.post("/v1/models/:model", category: .inference) { request, context in
             let (name, method) = try splitMethod(context.parameters.get("model") ?? "")
             if method == "explain" {
                 // KServe answers 501 for a model without an explainer.

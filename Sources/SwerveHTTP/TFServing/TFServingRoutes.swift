@@ -16,38 +16,44 @@ public struct TFServingRoutes: Sendable {
     }
 
     /// Builds the router; errors are `{"error": "..."}`.
-    public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(errorFormat: .kserve)
+    /// - Parameter restrictions: the categories `--http-restricted-api` restricts (none by default).
+    public func makeRouter(restrictions: RestrictedFeatures = RestrictedFeatures(flag: .httpRestrictedAPI)) -> Router<SwerveRequestContext> {
+        makeTable(restrictions: restrictions).router
+    }
+
+    /// The route table behind ``makeRouter(restrictions:)``.
+    func makeTable(restrictions: RestrictedFeatures) -> RouteTable {
+        let table = RouteTable(errorFormat: .kserve, restrictions: restrictions)
         // `:predict` is part of the last path segment, so the routes take the whole segment.
-        table.get("/v1/models/:model") { _, context in
+        table.get("/v1/models/:model", category: .metadata) { _, context in
             let name = context.parameters.get("model") ?? ""
             return jsonResponse(try status(model: name, version: nil))
         }
-        table.get("/v1/models/:model/versions/:version") { _, context in
+        table.get("/v1/models/:model/versions/:version", category: .metadata) { _, context in
             let (name, version) = try modelAndVersion(context)
             return jsonResponse(try status(model: name, version: version))
         }
-        table.get("/v1/models/:model/metadata") { _, context in
+        table.get("/v1/models/:model/metadata", category: .metadata) { _, context in
             jsonResponse(try await metadata(model: context.parameters.get("model") ?? "", version: nil))
         }
-        table.get("/v1/models/:model/versions/:version/metadata") { _, context in
+        table.get("/v1/models/:model/versions/:version/metadata", category: .metadata) { _, context in
             let (name, version) = try modelAndVersion(context)
             return jsonResponse(try await metadata(model: name, version: version))
         }
-        table.post("/v1/models/:model") { request, context in
+        table.post("/v1/models/:model", category: .inference) { request, context in
             let (name, method) = try splitMethod(context.parameters.get("model") ?? "")
             return try await context.untilDisconnect { signal in
                 try await predict(request, model: name, version: nil, method: method, cancellation: signal)
             }
         }
-        table.post("/v1/models/:model/versions/:version") { request, context in
+        table.post("/v1/models/:model/versions/:version", category: .inference) { request, context in
             let (text, method) = try splitMethod(context.parameters.get("version") ?? "")
             let version = try ModelVersionText.parse(text, model: context.parameters.get("model") ?? "")
             return try await context.untilDisconnect { signal in
                 try await predict(request, model: context.parameters.get("model") ?? "", version: version, method: method, cancellation: signal)
             }
         }
-        return table.router
+        return table
     }
 
     /// The model and the method of a `<model>:<method>` path segment.

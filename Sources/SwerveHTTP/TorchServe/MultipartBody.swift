@@ -16,7 +16,7 @@ enum MultipartBody {
     }
 
     /// The most parts one body may hold.
-    static let maxParts = 1024
+    static let defaultMaxParts = 1024
     /// The most header lines one part may have.
     static let maxHeaderLines = 64
     /// The longest header block of one part, in bytes.
@@ -42,7 +42,8 @@ enum MultipartBody {
 
     /// Parses the parts of a body.
     /// - Throws: `invalidArgument` naming what is malformed.
-    static func parse(_ body: [UInt8], boundary: String) throws -> [Part] {
+    ///   A body of more than `maxParts` parts (`--max-multipart-parts`) is refused the same way.
+    static func parse(_ body: [UInt8], boundary: String, maxParts: Int = defaultMaxParts) throws -> [Part] {
         let dashBoundary = Array("--".utf8) + Array(boundary.utf8)
         guard !boundary.isEmpty else { throw SwerveError.invalid("the multipart boundary is empty") }
         // The first delimiter may start the body; later ones follow a line break.
@@ -65,7 +66,7 @@ enum MultipartBody {
                 throw SwerveError.invalid("the multipart/form-data body is malformed: a delimiter is not followed by a line break or '--' (is the body cut short?)")
             }
             guard parts.count < maxParts else {
-                throw SwerveError.invalid("the multipart/form-data body has more than \(maxParts) parts")
+                throw SwerveError.invalid("the multipart/form-data body has more than the limit of \(maxParts) parts (--max-multipart-parts)")
             }
             let (headers, contentStart) = try parseHeaders(body, from: afterBreak)
             guard let next = find(delimiterOf: dashBoundary, in: body, from: contentStart) else {

@@ -20,27 +20,33 @@ public struct TorchServeInferenceRoutes: Sendable {
     }
 
     /// Builds the router; errors are `{"code", "type", "message"}`.
-    public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(errorFormat: .torchServe)
-        table.get("/ping") { _, _ in
+    /// - Parameter restrictions: the categories `--http-restricted-api` restricts (none by default).
+    public func makeRouter(restrictions: RestrictedFeatures = RestrictedFeatures(flag: .httpRestrictedAPI)) -> Router<SwerveRequestContext> {
+        makeTable(restrictions: restrictions).router
+    }
+
+    /// The route table behind ``makeRouter(restrictions:)``.
+    func makeTable(restrictions: RestrictedFeatures) -> RouteTable {
+        let table = RouteTable(errorFormat: .torchServe, restrictions: restrictions)
+        table.get("/ping", category: .health) { _, _ in
             let healthy = server.isReady
             return jsonResponse(Array((healthy ? #"{"status":"Healthy"}"# : #"{"status":"Unhealthy"}"#).utf8), status: healthy ? .ok : .serviceUnavailable)
         }
         // `curl -T image.jpg` sends PUT; TorchServe takes both.
         for register in [table.post, table.put] {
-            register("/predictions/:model") { request, context in
+            register("/predictions/:model", .inference) { request, context in
                 try await context.untilDisconnect { signal in
                     try await predict(request, model: context.parameters.get("model") ?? "", version: nil, cancellation: signal)
                 }
             }
-            register("/predictions/:model/:version") { request, context in
+            register("/predictions/:model/:version", .inference) { request, context in
                 let (model, version) = try modelAndVersion(context)
                 return try await context.untilDisconnect { signal in
                     try await predict(request, model: model, version: version, cancellation: signal)
                 }
             }
         }
-        return table.router
+        return table
     }
 
     private func predict(_ request: Request, model: String, version: Int?, cancellation: CancellationSignal) async throws -> Response {
@@ -52,7 +58,7 @@ public struct TorchServeInferenceRoutes: Sendable {
         let body = try await options.collectBody(request)
         let images: [[UInt8]]
         if let boundary = try MultipartBody.boundary(contentType: request.headers[.contentType]) {
-            let parts = try MultipartBody.parse(body, boundary: boundary)
+            let parts = try MultipartBody.parse(body, boundary: boundary, maxParts: options.maxMultipartParts)
             // TorchServe's image handlers read "data" or "body"; curl users often write "file".
             let named = parts.filter { ["data", "body", "file"].contains($0.name ?? "") }
             images = (named.isEmpty ? parts : named).map(\.bytes)

@@ -23,49 +23,55 @@ public struct TorchServeManagementRoutes: Sendable {
     }
 
     /// Builds the router; errors are `{"code", "type", "message"}`.
-    public func makeRouter() -> Router<SwerveRequestContext> {
-        let table = RouteTable(errorFormat: .torchServe)
-        table.get("/models") { _, _ in
+    /// - Parameter restrictions: the categories `--http-restricted-api` restricts (none by default).
+    public func makeRouter(restrictions: RestrictedFeatures = RestrictedFeatures(flag: .httpRestrictedAPI)) -> Router<SwerveRequestContext> {
+        makeTable(restrictions: restrictions).router
+    }
+
+    /// The route table behind ``makeRouter(restrictions:)``.
+    func makeTable(restrictions: RestrictedFeatures) -> RouteTable {
+        let table = RouteTable(errorFormat: .torchServe, restrictions: restrictions)
+        table.get("/models", category: .modelRepository) { _, _ in
             // Lazy mode's indexed and evicted versions are registered too: their next request loads them.
             let listed: Set<ModelState> = [.ready, .loading, .notLoaded, .evicted]
             let names = Array(Set(server.modelStatuses().filter { listed.contains($0.state) }.map(\.name))).sorted()
             let models: JSONValue = ["models": .array(names.map { ["modelName": .string($0), "modelUrl": .string($0)] })]
             return jsonResponse(models.encoded())
         }
-        table.get("/models/:model") { _, context in
+        table.get("/models/:model", category: .modelRepository) { _, context in
             jsonResponse(try describe(context.parameters.get("model") ?? "", version: nil))
         }
-        table.get("/models/:model/:version") { _, context in
+        table.get("/models/:model/:version", category: .modelRepository) { _, context in
             let name = context.parameters.get("model") ?? ""
             if context.parameters.get("version") == "all" { return jsonResponse(try describeAll(name)) }
             return jsonResponse(try describe(name, version: try version(context, model: name)))
         }
-        table.post("/models") { request, _ in
+        table.post("/models", category: .modelRepository) { request, _ in
             try await register(request.uri.queryParameters)
         }
-        table.put("/models/:model") { request, context in
+        table.put("/models/:model", category: .modelRepository) { request, context in
             try await scale(context.parameters.get("model") ?? "", request.uri.queryParameters)
         }
-        table.put("/models/:model/:version/set-default") { _, context in
+        table.put("/models/:model/:version/set-default", category: .modelRepository) { _, context in
             let name = context.parameters.get("model") ?? ""
             let version = try version(context, model: name)
             try server.setDefaultVersion(name, version: version)
             return status("Default version successfully updated for model \"\(name)\" to \"\(version)\"")
         }
-        table.delete("/models/:model") { _, context in
+        table.delete("/models/:model", category: .modelRepository) { _, context in
             // As TorchServe: without a version the default version goes, which is refused
             // while other versions are served.
             let name = context.parameters.get("model") ?? ""
             try await server.unloadDefaultVersion(name)
             return status("Model \"\(name)\" unregistered")
         }
-        table.delete("/models/:model/:version") { _, context in
+        table.delete("/models/:model/:version", category: .modelRepository) { _, context in
             let name = context.parameters.get("model") ?? ""
             let version = try version(context, model: name)
             try await server.unloadVersion(name, version: version)
             return status("Model \"\(name)\" version \(version) unregistered")
         }
-        return table.router
+        return table
     }
 
     private func version(_ context: SwerveRequestContext, model: String) throws -> Int {

@@ -1,10 +1,10 @@
 import Glibc
 
-/// File system helpers for finding a shared library: globbing, parent folders, the current
-/// directory and the running executable.
-enum LibraryPaths {
+/// File system helpers the backends use to find their shared libraries: globbing, parent
+/// folders, the current directory and the running executable.
+package enum LibraryPaths {
     /// The paths that match a glob pattern, sorted; none when nothing matches.
-    static func expand(_ pattern: String) -> [String] {
+    package static func expand(_ pattern: String) -> [String] {
         var matches = glob_t()
         defer { globfree(&matches) }
         guard glob(pattern, 0, nil, &matches) == 0 else { return [] }
@@ -12,7 +12,7 @@ enum LibraryPaths {
     }
 
     /// `text` with glob's special characters escaped, so that a folder name matches only itself.
-    static func globEscaped(_ text: String) -> String {
+    package static func globEscaped(_ text: String) -> String {
         var escaped = ""
         for character in text {
             if character == "*" || character == "?" || character == "[" || character == "\\" {
@@ -24,26 +24,37 @@ enum LibraryPaths {
     }
 
     /// The folder that holds `path`: `/a/b` for `/a/b/c`, `/` for `/a`, `.` for a bare name.
-    static func parent(of path: String) -> String {
+    package static func parent(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// `path` and each folder above it, ending with `/`: `["/a/b", "/a", "/"]` for `/a/b`.
+    package static func selfAndParents(of path: String) -> [String] {
+        var result = [path]
+        var current = path
+        while current != "/" && current != "." {
+            current = parent(of: current)
+            result.append(current)
+        }
+        return result
+    }
+
     /// Whether `path` is a folder (following symbolic links).
-    static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The process's working directory.
-    static func currentDirectory() -> String? {
+    package static func currentDirectory() -> String? {
         guard let buffer = getcwd(nil, 0) else { return nil }
         defer { free(buffer) }
         return String(cString: buffer)
     }
 
     /// The running executable (`.build/debug/swerve`, or the test runner), from `/proc/self/exe`.
-    static func executablePath() -> String? {
+    package static func executablePath() -> String? {
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = buffer.withUnsafeMutableBufferPointer { bytes in
             bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
