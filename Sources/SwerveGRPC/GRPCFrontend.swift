@@ -126,7 +126,8 @@ public struct GRPCFrontend: Service {
         let logger = self.logger
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await grpcServer.serve() }
+                // Handlers run on the loop that read their stream (EventLoopGroupTaskExecutor).
+                group.addTask(executorPreference: EventLoopGroupTaskExecutor(group: eventLoops)) { try await grpcServer.serve() }
                 let address = try await transport.listeningAddress
                 logger.info("KServe v2 gRPC listening on \(address)")
             }

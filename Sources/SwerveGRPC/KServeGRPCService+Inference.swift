@@ -9,10 +9,11 @@ extension KServeGRPCService {
     }
 
     /// Runs one request under the call's `timeout`: a request cancelled because that deadline
-    /// passed ends with DEADLINE_EXCEEDED, as gRPC reports a passed deadline, not CANCELLED.
+    /// passed ends with DEADLINE_EXCEEDED, as gRPC reports a passed deadline, not CANCELLED. A
+    /// large request is handled off the event loop (``GRPCHandlerPlacement``).
     func modelInfer(request: Inference_ModelInferRequest, context: ServerContext, timeout: Duration?) async throws -> Inference_ModelInferResponse {
         let deadline = timeout.map { ContinuousClock.now + $0 }
-        return try await GRPCErrorMapping.mapping {
+        return try await GRPCHandlerPlacement.placing(request) { try await GRPCErrorMapping.mapping {
             var inferenceRequest = try InferTranslation.request(from: request)
             let response: InferenceResponse
             do {
@@ -27,7 +28,7 @@ extension KServeGRPCService {
                 throw error
             }
             return InferTranslation.message(from: response)
-        }
+        } }
     }
 
     /// Runs the requests of a stream, several at once, and answers each in request order. A
@@ -60,9 +61,11 @@ extension KServeGRPCService {
     /// The stream message answering one request: its response, or the error's message.
     static func streamResponse(to message: Inference_ModelInferRequest, server: InferenceServer) async -> Inference_ModelStreamInferResponse {
         do {
-            let request = try InferTranslation.request(from: message)
-            let response = try await server.infer(request)
-            return .with { $0.inferResponse = InferTranslation.message(from: response) }
+            return try await GRPCHandlerPlacement.placing(message) {
+                let request = try InferTranslation.request(from: message)
+                let response = try await server.infer(request)
+                return .with { $0.inferResponse = InferTranslation.message(from: response) }
+            }
         } catch {
             return .with { $0.errorMessage = GRPCErrorMapping.rpcError(for: error).message }
         }

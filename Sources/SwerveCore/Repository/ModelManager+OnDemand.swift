@@ -157,7 +157,8 @@ extension ModelManager {
     private func startLoad(_ models: inout [String: ModelSlot], slot: ModelSlot, name: String, version target: Int) -> Step {
         var slot = slot
 
-        let load = Task { try await self.loadOnDemand(name, version: target) }
+        // On the global executor: a request that starts the load may run on an event loop.
+        let load = Task(executorPreference: globalConcurrentExecutor) { try await self.loadOnDemand(name, version: target) }
         slot.versions[target] = .loading
         slot.pendingLoads[target] = load
         models[name] = slot

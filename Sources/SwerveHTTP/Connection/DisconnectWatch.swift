@@ -116,7 +116,8 @@ extension HTTPServerBuilder {
     /// ``ExpectContinueHandler`` (`Expect: 100-continue` is answered) and ``HTTPFramingGuard``
     /// (broken framing gets a 400 JSON answer, headers over the limits a 431, and the connection
     /// is closed). Hummingbird's decoder settings give the header limits; its idle timeout is not
-    /// used (see ``HTTPIdleTimeout``).
+    /// used (see ``HTTPIdleTimeout``). Each connection is handled on its event loop
+    /// (``EventLoopPinnedChannel``).
     /// - Parameters:
     ///   - maxRequestSize: the largest body the routes accept.
     ///   - errorFormat: the error body of the listener's protocol.
@@ -131,13 +132,16 @@ extension HTTPServerBuilder {
         let connections = HTTPConnectionLimit(maxConnections: limits.maxConnections)
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
             maxHeaderFieldSize: limits.maxHeaderSize, maxHeaderListSize: limits.maxHeaderSize, maxHeaderFieldCount: limits.maxHeaderCount)
-        return .http1(configuration: .init(
+        let configuration = HTTP1Channel.Configuration(
             additionalChannelHandlers: [
                 HTTPConnectionLimit.Handler(limit: connections, errorFormat: errorFormat),
                 HTTPHeaderTimeout.Heads(timeout: limits.headerReadTimeout), HTTPIdleTimeout(timeout: limits.idleTimeout),
                 ExpectContinueHandler(maxBodySize: maxRequestSize), DisconnectWatch.Handler(watch: .shared),
                 HTTPFramingGuard(errorFormat: errorFormat),
             ] + (isLive.map { [LivenessFastPath(isLive: $0)] } ?? []),
-            httpDecoderConfiguration: decoder))
+            httpDecoderConfiguration: decoder)
+        return HTTPServerBuilder { responder in
+            EventLoopPinnedChannel(base: HTTP1Channel(responder: responder, configuration: configuration))
+        }
     }
 }

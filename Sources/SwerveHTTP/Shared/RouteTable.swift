@@ -49,22 +49,25 @@ final class RouteTable: @unchecked Sendable {
     typealias Handler = @Sendable (Request, SwerveRequestContext) async throws -> Response
 
     func get(_ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
-        router.get(RouterPath(path), use: guardian.guarding(category, handler))
-        routes.append(Route(method: .get, path: path, category: category))
+        add(.get, path, category: category, handler)
     }
 
     func post(_ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
-        router.post(RouterPath(path), use: guardian.guarding(category, handler))
-        routes.append(Route(method: .post, path: path, category: category))
+        add(.post, path, category: category, handler)
     }
 
     func put(_ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
-        router.put(RouterPath(path), use: guardian.guarding(category, handler))
-        routes.append(Route(method: .put, path: path, category: category))
+        add(.put, path, category: category, handler)
     }
 
     func delete(_ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
-        router.delete(RouterPath(path), use: guardian.guarding(category, handler))
-        routes.append(Route(method: .delete, path: path, category: category))
+        add(.delete, path, category: category, handler)
+    }
+
+    /// Registers `handler` for `method` and `path`, behind the category's key check, where
+    /// ``HandlerPlacement`` says it runs.
+    private func add(_ method: HTTPRequest.Method, _ path: String, category: RestrictedCategory?, _ handler: @escaping Handler) {
+        router.on(RouterPath(path), method: method, use: HandlerPlacement.placing(category, guardian.guarding(category, handler)))
+        routes.append(Route(method: method, path: path, category: category))
     }
 }
