@@ -4,8 +4,8 @@ import Synchronization
 
 /// The instances of one model version and the bounded queue that feeds them.
 ///
-/// Batches run on the process's shared ``ExecutionThreads``, never on an event loop or in Swift's
-/// cooperative pool, and a pool with nothing queued holds no thread: hundreds of loaded models
+/// Queued batches run on the process's shared ``ExecutionThreads``, never on an event loop or in
+/// Swift's cooperative pool, and a pool with nothing queued holds no thread: hundreds of loaded models
 /// cost threads only while they have work. When a request is queued and an instance is free, the
 /// pool asks the executor for a step, and the step asks ``BatchFormer`` what to do with the
 /// queue: run the oldest request (merged with compatible ones when the model batches), wait for
@@ -19,7 +19,9 @@ import Synchronization
 /// run at once and alone anyway (no batching delay to wait for), and the version's recent
 /// executions took less than ``inlineLimit``, the request runs on the calling thread. That saves
 /// the two thread switches of a hand-over to an executor thread and back, which cost more than a
-/// tiny model's whole execution; for a slow model the calling thread is never blocked.
+/// tiny model's whole execution; for a slow model the calling thread is never blocked. The
+/// calling thread is often an event loop (the frontends handle small requests on the loop that
+/// read them), which a run under the limit holds no longer than decoding the request did.
 ///
 /// What a memory manager needs to unload models no one uses: ``lastUsedTick`` orders pools by
 /// their last request, ``retireIfIdle()`` retires a pool only while it has nothing to do, and a
