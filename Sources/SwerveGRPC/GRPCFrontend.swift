@@ -127,7 +127,7 @@ public struct GRPCFrontend: Service {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 // Handlers run on the loop that read their stream (EventLoopGroupTaskExecutor).
-                group.addTask(executorPreference: EventLoopGroupTaskExecutor(group: eventLoops)) { try await grpcServer.serve() }
+                group.addTask(executorPreference: EventLoopGroupTaskExecutor.of(eventLoops)) { try await grpcServer.serve() }
                 let address = try await transport.listeningAddress
                 logger.info("KServe v2 gRPC listening on \(address)")
             }

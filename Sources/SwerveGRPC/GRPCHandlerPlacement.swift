@@ -1,5 +1,8 @@
-/// Where an inference RPC's handler runs: on the event loop that read it (the gRPC server's task
-/// executor preference, ``EventLoopGroupTaskExecutor``) or on Swift's global executor.
+/// Where an RPC's handler runs: on the event loop that read it (the gRPC server's task executor
+/// preference, ``EventLoopGroupTaskExecutor``) or on Swift's global executor.
+///
+/// Statistics and the repository RPCs always run on the global executor (``offEventLoop(_:)``):
+/// their work grows with the models served, and a load waits on the file system.
 ///
 /// A request whose tensors hold more than ``largeRequest`` bytes moves to the global executor
 /// before it is translated: copying and preprocessing grow with it (an image sent as BYTES is
@@ -26,6 +29,11 @@ enum GRPCHandlerPlacement {
     /// Runs `body` where ``staysOnEventLoop(_:)`` says a handler for `message` runs.
     static func placing<T: Sendable>(_ message: Inference_ModelInferRequest, _ body: () async throws -> T) async throws -> T {
         if staysOnEventLoop(message) { return try await body() }
-        return try await withTaskExecutorPreference(globalConcurrentExecutor) { try await body() }
+        return try await offEventLoop(body)
+    }
+
+    /// Runs `body` on the global executor, whatever the caller's preference.
+    static func offEventLoop<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(globalConcurrentExecutor) { try await body() }
     }
 }

@@ -11,7 +11,7 @@ struct EventLoopGroupTaskExecutorTests {
     @Test func aTaskStartedOnALoopOfTheGroupRunsOnThatLoop() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         defer { group.shutdownGracefully { _ in } }
-        let executor = EventLoopGroupTaskExecutor(group: group)
+        let executor = EventLoopGroupTaskExecutor.of(group)
         for loop in group.makeIterator() {
             let task = try await loop.submit {
                 Task(executorPreference: executor) { () -> ObjectIdentifier? in
@@ -30,7 +30,7 @@ struct EventLoopGroupTaskExecutorTests {
             group.shutdownGracefully { _ in }
             other.shutdownGracefully { _ in }
         }
-        let executor = EventLoopGroupTaskExecutor(group: group)
+        let executor = EventLoopGroupTaskExecutor.of(group)
         let loops = Set(group.makeIterator().map { ObjectIdentifier($0) })
         let fromPool = await Task(executorPreference: executor) {
             MultiThreadedEventLoopGroup.currentEventLoop.map { ObjectIdentifier($0) }
@@ -56,5 +56,17 @@ struct EventLoopGroupTaskExecutorTests {
         var image = Inference_ModelInferRequest()
         image.inputs = [.with { $0.contents.bytesContents = [Data(count: 40_000)] }]
         #expect(!GRPCHandlerPlacement.staysOnEventLoop(image))
+    }
+
+    @Test func offEventLoopLeavesTheLoopAndTheCallerComesBack() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { group.shutdownGracefully { _ in } }
+        let executor = EventLoopGroupTaskExecutor.of(group)
+        let (inside, after) = try await Task(executorPreference: executor) {
+            let inside = try await GRPCHandlerPlacement.offEventLoop { MultiThreadedEventLoopGroup.currentEventLoop == nil }
+            return (inside, MultiThreadedEventLoopGroup.currentEventLoop != nil)
+        }.value
+        #expect(inside)
+        #expect(after)
     }
 }

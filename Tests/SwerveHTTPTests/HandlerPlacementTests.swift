@@ -24,6 +24,7 @@ struct HandlerPlacementTests {
         table.get("/ready", category: .health, probe)
         table.post("/load", category: .modelRepository, probe)
         table.get("/metrics", category: nil, probe)
+        table.get("/stats", category: .statistics, probe)
         let app = Application(
             router: table.router, server: .swerveHTTP1(maxRequestSize: 1 << 20),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)))
@@ -62,12 +63,14 @@ struct HandlerPlacementTests {
         }
     }
 
-    @Test func repositoryRoutesAndUncategorisedRoutesRunOffTheEventLoop() async throws {
+    @Test func repositoryStatisticsAndUncategorisedRoutesRunOffTheEventLoop() async throws {
         try await withServer { client in
             let where7 = try await placement(client, .post, "/load", body: 10)
             #expect(where7 == "pool")
             let where8 = try await placement(client, .get, "/metrics")
             #expect(where8 == "pool")
+            let where9 = try await placement(client, .get, "/stats")
+            #expect(where9 == "pool")
         }
     }
 

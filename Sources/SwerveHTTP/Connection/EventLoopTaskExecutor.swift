@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// A task executor whose jobs run on one SwiftNIO event loop.
 ///
@@ -11,12 +12,28 @@ final class EventLoopTaskExecutor: TaskExecutor {
     /// The loop that runs every job.
     let eventLoop: any EventLoop
 
-    init(_ eventLoop: any EventLoop) {
+    private init(_ eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+
+    /// Every executor made so far, by loop. Swift keeps a task's executor preference without
+    /// retaining the executor, and a task made inside a connection's scope (`Task {}` inherits the
+    /// preference) may outlive the connection: an executor is therefore made once per loop and
+    /// kept for the life of the process.
+    private static let made = Mutex<[ObjectIdentifier: EventLoopTaskExecutor]>([:])
+
+    /// The executor of `eventLoop`.
+    static func of(_ eventLoop: any EventLoop) -> EventLoopTaskExecutor {
+        made.withLock { made in
+            if let executor = made[ObjectIdentifier(eventLoop)] { return executor }
+            let executor = EventLoopTaskExecutor(eventLoop)
+            made[ObjectIdentifier(eventLoop)] = executor
+            return executor
+        }
     }
 }

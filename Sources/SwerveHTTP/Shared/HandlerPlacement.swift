@@ -5,12 +5,12 @@ import SwerveCore
 /// Where a route's handler runs: on the connection's event loop (where ``EventLoopPinnedChannel``
 /// starts it) or on Swift's global executor.
 ///
-/// A handler stays on the loop when its work is short and bounded: inference, health, metadata,
-/// model configuration and statistics, with a body of at most ``largeBody`` bytes, uncompressed.
+/// A handler stays on the loop when its work is short and bounded: inference, health, metadata
+/// and model configuration, with a body of at most ``largeBody`` bytes, uncompressed.
 /// Everything else moves to the global executor before it starts: a bigger or chunked body (JSON
 /// decoding, image decoding and resizing grow with it), a compressed one (its size says nothing of
-/// the work), the repository and management routes (file-system reads, waits on loads), and the
-/// routes of no category (`/metrics` renders every model's series).
+/// the work), the repository and management routes (file-system reads, waits on loads), statistics
+/// and the routes of no category (`/v2/models/stats` and `/metrics` grow with the models served).
 enum HandlerPlacement {
     /// The largest body a handler on the event loop takes: a tiny model's request is well under it
     /// (16×16 floats are about 3 KB of JSON), and decoding this much JSON takes tens of microseconds.
@@ -19,8 +19,8 @@ enum HandlerPlacement {
     /// Whether a request of `category` with this head may be handled on the event loop.
     static func staysOnEventLoop(_ category: RestrictedCategory?, _ head: HTTPRequest) -> Bool {
         switch category {
-        case .health?, .metadata?, .inference?, .modelConfig?, .statistics?: break
-        case .sharedMemory?, .modelRepository?, .trace?, .logging?, nil: return false
+        case .health?, .metadata?, .inference?, .modelConfig?: break
+        case .statistics?, .sharedMemory?, .modelRepository?, .trace?, .logging?, nil: return false
         }
         if head.headerFields[.contentEncoding] != nil { return false }
         if head.method == .get || head.method == .head { return true }
