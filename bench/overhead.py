@@ -124,7 +124,8 @@ def measure_build(label: str, binary: Path, repo: Path, logs: Path, window_ms: i
                   concurrencies: list[int], wanted: list[str], liveness_mb: float) -> list[dict]:
     rows: list[dict] = []
     grpc = supports_grpc(binary)
-    with Server(binary, repo, logs / f"{label}-{int(time.time())}.log", grpc=grpc) as server:
+    log_path = logs / f"{label}-{int(time.time())}.log"
+    with Server(binary, repo, log_path, grpc=grpc) as server:
         server.start()
         protocols = [p for p in ("http", "grpc") if p in wanted and (p != "grpc" or grpc)]
         for protocol in protocols:
@@ -145,9 +146,23 @@ def measure_build(label: str, binary: Path, repo: Path, logs: Path, window_ms: i
             rows.append(r)
             log(f"  {label} liveness while {r['concurrency']} clients POST {r['body_mb']} MB JSON bodies: "
                 f"p50 {r.get('p50_ms')} ms p99 {r.get('p99_ms')} ms max {r.get('max_ms')} ms {r.get('error', '')}")
+        status = server.stop()
+    keep_failed_log(label, log_path, status)
     for r in rows:
         r["build"] = label
     return rows
+
+
+def keep_failed_log(label: str, log_path: Path, status: int | None) -> None:
+    """Copies the server's log into bench/out when the server crashed or did not exit 0 on SIGTERM
+    (the run's temporary folder, logs included, is deleted at the end), and says where."""
+    text = log_path.read_text(errors="replace") if log_path.is_file() else ""
+    if status == 0 and "Backtrace" not in text and "Fatal error" not in text:
+        return
+    kept = PROJECT_ROOT / "bench/out" / f"overhead-failed-{label}-{int(time.time())}.log"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(log_path, kept)
+    log(f"  {label}: the server exited with {status} or logged a crash; its log is kept in {kept}")
 
 
 def _log(label: str, r: dict) -> None:
