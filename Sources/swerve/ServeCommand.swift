@@ -148,9 +148,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if httpListenPort != 0 {
             let routes = KServeRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize), servesV1: allowKServeV1)
-            // A restricted health category leaves liveness to the route, which checks the key.
-            let isLive: (@Sendable () -> Bool)? = restrictions.http.restricts(.health) ? nil : { @Sendable in server.isLive }
-            services.append(try httpService("KServe v2 HTTP", router: routes.makeRouter(restrictions: restrictions.http), port: httpListenPort, isLive: isLive, tls: serverTLS, logger: logger))
+            // A restricted category leaves its requests to the route, which checks the key.
+            let fastPath = routes.fastPath(restrictions: restrictions.http, serverName: Self.serverName, logger: logger)
+            services.append(try httpService("KServe v2 HTTP", router: routes.makeRouter(restrictions: restrictions.http), port: httpListenPort, fastPath: fastPath, tls: serverTLS, logger: logger))
         }
         if torchservePort != 0 {
             let routes = TorchServeInferenceRoutes(server: server, options: limits.httpFrontend(maxRequestSize: maxRequestSize))
@@ -181,16 +181,19 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
+    /// The `Server` field of every HTTP answer.
+    static let serverName = "swerve"
+
     /// A Hummingbird application serving `router` on `address` (default: the HTTP address) and
     /// `port`, over TLS when `tls` is given.
     func httpService(
         _ name: String, router: Router<SwerveRequestContext>, port: Int, address: String? = nil, errorFormat: HTTPErrorFormat = .kserve,
-        isLive: (@Sendable () -> Bool)? = nil, tls: ServerTLS? = nil, logger: Logger
+        fastPath: KServeFastPathConfiguration? = nil, tls: ServerTLS? = nil, logger: Logger
     ) throws -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: Application(
             router: router,
-            server: try .swerveTLS(.swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, isLive: isLive, limits: limits.httpConnections), tls: tls),
-            configuration: .init(address: .hostname(address ?? httpAddress, port: port), serverName: "swerve"),
+            server: try .swerveTLS(.swerveHTTP1(maxRequestSize: maxRequestSize, errorFormat: errorFormat, fastPath: fastPath, limits: limits.httpConnections), tls: tls),
+            configuration: .init(address: .hostname(address ?? httpAddress, port: port), serverName: Self.serverName),
             onServerRunning: { logger.info("\(name) listening on \($0.localAddress.map { "\($0)" } ?? "")") },
             logger: logger))
     }

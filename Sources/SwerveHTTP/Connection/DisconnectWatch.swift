@@ -121,12 +121,12 @@ extension HTTPServerBuilder {
     /// - Parameters:
     ///   - maxRequestSize: the largest body the routes accept.
     ///   - errorFormat: the error body of the listener's protocol.
-    ///   - isLive: when given, `GET /v2/health/live` is answered on the event loop while it
-    ///     returns true (``LivenessFastPath``); the KServe v2 listener gives it.
+    ///   - fastPath: when given, liveness probes and small inference requests are answered in the
+    ///     connection's pipeline (``KServeFastPath``); the KServe v2 listener gives it.
     ///   - limits: the listener's connection limits; each call makes a listener with its own count
     ///     of connections.
     public static func swerveHTTP1(
-        maxRequestSize: Int, errorFormat: HTTPErrorFormat = .kserve, isLive: (@Sendable () -> Bool)? = nil,
+        maxRequestSize: Int, errorFormat: HTTPErrorFormat = .kserve, fastPath: KServeFastPathConfiguration? = nil,
         limits: HTTPConnectionLimits = HTTPConnectionLimits()
     ) -> HTTPServerBuilder {
         let connections = HTTPConnectionLimit(maxConnections: limits.maxConnections)
@@ -138,7 +138,7 @@ extension HTTPServerBuilder {
                 HTTPHeaderTimeout.Heads(timeout: limits.headerReadTimeout), HTTPIdleTimeout(timeout: limits.idleTimeout),
                 ExpectContinueHandler(maxBodySize: maxRequestSize), DisconnectWatch.Handler(watch: .shared),
                 HTTPFramingGuard(errorFormat: errorFormat),
-            ] + (isLive.map { [LivenessFastPath(isLive: $0)] } ?? []),
+            ] + (fastPath.map { [KServeFastPath(configuration: $0)] } ?? []),
             httpDecoderConfiguration: decoder)
         return HTTPServerBuilder { responder in
             EventLoopPinnedChannel(base: HTTP1Channel(responder: responder, configuration: configuration))

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// The limits every HTTP listener puts on its connections (flags `--http-...`, see
-/// ``HTTPServerBuilder/swerveHTTP1(maxRequestSize:errorFormat:isLive:limits:)``).
+/// ``HTTPServerBuilder/swerveHTTP1(maxRequestSize:errorFormat:fastPath:limits:)``).
 public struct HTTPConnectionLimits: Sendable, Equatable {
     /// The most time from a request's first byte to the end of its headers; a slower client is
     /// disconnected (slowloris). Flag `--http-header-read-timeout`.

@@ -6,7 +6,7 @@ import NIOHTTPTypes
 /// for that long. A request whose answer is being computed is never timed out.
 ///
 /// Hummingbird's own `idleTimeout` (`HTTPConnectionStateHandler`) sits after Swerve's handlers in
-/// the pipeline, so it never sees the liveness probes ``LivenessFastPath`` answers on the event
+/// the pipeline, so it never sees the liveness probes ``KServeFastPath`` answers on the event
 /// loop: a client polling `/v2/health/live` on one keep-alive connection looked idle to it and
 /// was cut off. This handler sits before them and sees every request and every answer.
 final class HTTPIdleTimeout: ChannelDuplexHandler, RemovableChannelHandler {

@@ -49,17 +49,25 @@ enum ErrorResponse {
 
     /// An error answer.
     static func make(code: SwerveError.Code, message: String, format: HTTPErrorFormat, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = "application/json"
-        return Response(
-            status: status(for: code), headers: fields,
-            body: .init(byteBuffer: ByteBuffer(bytes: format.body(code: code, message: message))))
+        answer(code: code, message: message, format: format, headers: headers).response
     }
 
     /// The answer for any error thrown while handling a request.
     static func make(for error: any Error, format: HTTPErrorFormat) -> Response {
+        answer(for: error, format: format).response
+    }
+
+    /// An error answer, held in memory.
+    static func answer(code: SwerveError.Code, message: String, format: HTTPErrorFormat, headers: HTTPFields = [:]) -> HTTPAnswer {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return HTTPAnswer(status: status(for: code), headers: fields, body: ByteBuffer(bytes: format.body(code: code, message: message)))
+    }
+
+    /// The answer for any error thrown while handling a request, held in memory.
+    static func answer(for error: any Error, format: HTTPErrorFormat) -> HTTPAnswer {
         let (code, message, headers) = describe(error)
-        return make(code: code, message: message, format: format, headers: headers)
+        return answer(code: code, message: message, format: format, headers: headers)
     }
 
     /// The core code, message and extra headers of any error thrown while handling a request.

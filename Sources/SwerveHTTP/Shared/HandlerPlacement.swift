@@ -18,14 +18,20 @@ enum HandlerPlacement {
 
     /// Whether a request of `category` with this head may be handled on the event loop.
     static func staysOnEventLoop(_ category: RestrictedCategory?, _ head: HTTPRequest) -> Bool {
+        staysOnEventLoop(category, method: head.method, RequestFields(head.headerFields))
+    }
+
+    /// Whether a request of `category` with this method and these fields may be handled on the
+    /// event loop.
+    static func staysOnEventLoop(_ category: RestrictedCategory?, method: HTTPRequest.Method, _ fields: RequestFields) -> Bool {
         switch category {
         case .health?, .metadata?, .inference?, .modelConfig?: break
         case .statistics?, .sharedMemory?, .modelRepository?, .trace?, .logging?, nil: return false
         }
-        if head.headerFields[.contentEncoding] != nil { return false }
-        if head.method == .get || head.method == .head { return true }
-        guard let length = head.headerFields[.contentLength].flatMap({ Int($0) }) else {
-            return head.headerFields[.transferEncoding] == nil
+        if fields.contentEncoding != nil { return false }
+        if method == .get || method == .head { return true }
+        guard let length = fields.contentLength.flatMap({ Int($0) }) else {
+            return fields.transferEncoding == nil
         }
         return length <= largeBody
     }
