@@ -77,9 +77,11 @@ public struct GRPCFrontend: Service {
         ]
     }
 
-    /// The interceptors of every call: the key check when some category is restricted.
+    /// The interceptors of every call: the key check when some category is restricted, then the
+    /// placement of calls whose work is not short off the event loops.
     static func interceptors(options: GRPCFrontendOptions) -> [any ServerInterceptor] {
-        options.restrictions.isEmpty ? [] : [RestrictedProtocolInterceptor(restrictions: options.restrictions)]
+        (options.restrictions.isEmpty ? [] : [RestrictedProtocolInterceptor(restrictions: options.restrictions)])
+            + [GRPCPlacementInterceptor()]
     }
 
     /// A gRPC server over `transport` with this frontend's services and interceptors.

@@ -1,16 +1,17 @@
-/// Where an RPC's handler runs: on the event loop that read it (the gRPC server's task executor
-/// preference, ``EventLoopGroupTaskExecutor``) or on Swift's global executor.
-///
-/// Statistics and the repository RPCs always run on the global executor (``offEventLoop(_:)``):
-/// their work grows with the models served, and a load waits on the file system.
-///
-/// A request whose tensors hold more than ``largeRequest`` bytes moves to the global executor
-/// before it is translated: copying and preprocessing grow with it (an image sent as BYTES is
-/// decoded and resized before the model runs), and the loop has other streams to read.
-enum GRPCHandlerPlacement {
-    /// The most tensor bytes a request handled on the event loop holds, as over HTTP.
-    static let largeRequest = 16 * 1024
+import GRPCCore
+import SwerveCore
 
+/// Where an RPC's handler runs: on the event loop that read it (the gRPC server's task executor
+/// preference, ``EventLoopGroupTaskExecutor``) or on Swift's global executor, as SwerveCore's
+/// `RequestPlacement` says, the same as over HTTP.
+///
+/// The calls of categories whose work is not short (statistics, the repository, shared memory,
+/// trace and log settings) run on the global executor (``GRPCPlacementInterceptor``): their work
+/// grows with the models served, and a load waits on the file system. An inference request whose
+/// tensors hold more than `RequestPlacement.inlineLimit` bytes moves to the global executor before
+/// it is translated (``placing(_:_:)``): copying and preprocessing grow with it (an image sent as
+/// BYTES is decoded and resized before the model runs), and the loop has other streams to read.
+enum GRPCHandlerPlacement {
     /// Whether `message` may be handled on the event loop.
     static func staysOnEventLoop(_ message: Inference_ModelInferRequest) -> Bool {
         var bytes = 0
@@ -21,9 +22,9 @@ enum GRPCHandlerPlacement {
             bytes += 4 * (contents.fp32Contents.count + contents.intContents.count + contents.uintContents.count
                 + contents.boolContents.count) + 8 * (contents.fp64Contents.count + contents.int64Contents.count
                 + contents.uint64Contents.count)
-            if bytes > largeRequest { return false }
+            if bytes > RequestPlacement.inlineLimit { return false }
         }
-        return bytes <= largeRequest
+        return RequestPlacement.staysWhereRead(.inference, bytes: bytes)
     }
 
     /// Runs `body` where ``staysOnEventLoop(_:)`` says a handler for `message` runs.
@@ -35,5 +36,19 @@ enum GRPCHandlerPlacement {
     /// Runs `body` on the global executor, whatever the caller's preference.
     static func offEventLoop<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         try await withTaskExecutorPreference(globalConcurrentExecutor) { try await body() }
+    }
+}
+
+/// Runs each call whose category's work is not short (`RequestPlacement.isShortWork`) on Swift's
+/// global executor; the others run where the server started them, on the loop that read them.
+struct GRPCPlacementInterceptor: ServerInterceptor {
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        if RequestPlacement.isShortWork(GRPCMethodCategories.byMethod[context.descriptor]) {
+            return try await next(request, context)
+        }
+        return try await GRPCHandlerPlacement.offEventLoop { try await next(request, context) }
     }
 }

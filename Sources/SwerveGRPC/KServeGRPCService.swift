@@ -78,17 +78,17 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
 
     /// An empty name asks for every ready model version.
     func modelStatistics(request: Inference_ModelStatisticsRequest, context: ServerContext) async throws -> Inference_ModelStatisticsResponse {
-        try await GRPCHandlerPlacement.offEventLoop { try await GRPCErrorMapping.mapping {
+        try await GRPCErrorMapping.mapping {
             let version = request.name.isEmpty ? nil : try ModelVersionText.parse(request.version, model: request.name)
             let statistics = try server.statistics(model: request.name, version: version)
             return .with { $0.modelStats = statistics.map(StatisticsTranslation.message(from:)) }
-        } }
+        }
     }
 
     // MARK: - Model repository
 
     func repositoryIndex(request: Inference_RepositoryIndexRequest, context: ServerContext) async throws -> Inference_RepositoryIndexResponse {
-        try await GRPCHandlerPlacement.offEventLoop { try await GRPCErrorMapping.mapping {
+        try await GRPCErrorMapping.mapping {
             try Self.requireNoRepositoryName(request.repositoryName)
             let rows = server.repositoryIndex(readyOnly: request.ready)
             return .with {
@@ -101,23 +101,23 @@ struct KServeGRPCService: Inference_GRPCInferenceService.SimpleServiceProtocol {
                     }
                 }
             }
-        } }
+        }
     }
 
     func repositoryModelLoad(request: Inference_RepositoryModelLoadRequest, context: ServerContext) async throws -> Inference_RepositoryModelLoadResponse {
-        try await GRPCHandlerPlacement.offEventLoop { try await GRPCErrorMapping.mapping {
+        try await GRPCErrorMapping.mapping {
             try Self.requireNoRepositoryName(request.repositoryName)
             try await server.loadModel(request.modelName, override: try ModelOverride.parse(Self.overrideParameters(request.parameters)))
             return Inference_RepositoryModelLoadResponse()
-        } }
+        }
     }
 
     func repositoryModelUnload(request: Inference_RepositoryModelUnloadRequest, context: ServerContext) async throws -> Inference_RepositoryModelUnloadResponse {
-        try await GRPCHandlerPlacement.offEventLoop { try await GRPCErrorMapping.mapping {
+        try await GRPCErrorMapping.mapping {
             try Self.requireNoRepositoryName(request.repositoryName)
             try await server.unloadModel(request.modelName)
             return Inference_RepositoryModelUnloadResponse()
-        } }
+        }
     }
 
     /// A load request's parameters as the core reads them: `string_param` is text, `bytes_param`

@@ -12,42 +12,13 @@ struct RestrictedProtocolInterceptor: ServerInterceptor {
     /// The restricted categories.
     let restrictions: RestrictedFeatures
 
-    /// The category of every method this server registers (``GRPCFrontend/services(server:options:drain:)``).
-    static let categories: [MethodDescriptor: RestrictedCategory] = {
-        typealias Method = Inference_GRPCInferenceService.Method
-        return [
-            Method.ServerLive.descriptor: .health,
-            Method.ServerReady.descriptor: .health,
-            Method.ModelReady.descriptor: .health,
-            Method.ServerMetadata.descriptor: .metadata,
-            Method.ModelMetadata.descriptor: .metadata,
-            Method.ModelInfer.descriptor: .inference,
-            Method.ModelStreamInfer.descriptor: .inference,
-            Method.ModelConfig.descriptor: .modelConfig,
-            Method.ModelStatistics.descriptor: .statistics,
-            Method.RepositoryIndex.descriptor: .modelRepository,
-            Method.RepositoryModelLoad.descriptor: .modelRepository,
-            Method.RepositoryModelUnload.descriptor: .modelRepository,
-            Method.SystemSharedMemoryStatus.descriptor: .sharedMemory,
-            Method.SystemSharedMemoryRegister.descriptor: .sharedMemory,
-            Method.SystemSharedMemoryUnregister.descriptor: .sharedMemory,
-            Method.CudaSharedMemoryStatus.descriptor: .sharedMemory,
-            Method.CudaSharedMemoryRegister.descriptor: .sharedMemory,
-            Method.CudaSharedMemoryUnregister.descriptor: .sharedMemory,
-            Method.TraceSetting.descriptor: .trace,
-            Method.LogSettings.descriptor: .logging,
-            // Triton: restricting `health` also restricts the standard health checking protocol.
-            Grpc_Health_V1_Health.Method.Check.descriptor: .health,
-        ]
-    }()
-
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>, context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
         // A method without a category is a bug (a test walks every registered one); it is refused
         // rather than left open while restrictions are in force.
-        guard let category = Self.categories[context.descriptor] else {
+        guard let category = GRPCMethodCategories.byMethod[context.descriptor] else {
             throw RPCError(code: .permissionDenied, message: "method '\(context.descriptor.fullyQualifiedMethod)' has no access category; refused while --grpc-restricted-protocol is given")
         }
         do {

@@ -1,6 +1,9 @@
 import Foundation
+import GRPCCore
 import NIOCore
 import NIOPosix
+import SwerveCore
+import Synchronization
 import Testing
 
 @testable import SwerveGRPC
@@ -45,13 +48,13 @@ struct EventLoopGroupTaskExecutorTests {
 
     @Test func requestsOverSixteenKilobytesOfTensorDataLeaveTheLoop() {
         var small = Inference_ModelInferRequest()
-        small.rawInputContents = [Data(count: GRPCHandlerPlacement.largeRequest)]
+        small.rawInputContents = [Data(count: RequestPlacement.inlineLimit)]
         #expect(GRPCHandlerPlacement.staysOnEventLoop(small))
         var large = small
         large.rawInputContents.append(Data(count: 1))
         #expect(!GRPCHandlerPlacement.staysOnEventLoop(large))
         var typed = Inference_ModelInferRequest()
-        typed.inputs = [.with { $0.contents.fp32Contents = Array(repeating: 1, count: GRPCHandlerPlacement.largeRequest / 4 + 1) }]
+        typed.inputs = [.with { $0.contents.fp32Contents = Array(repeating: 1, count: RequestPlacement.inlineLimit / 4 + 1) }]
         #expect(!GRPCHandlerPlacement.staysOnEventLoop(typed))
         var image = Inference_ModelInferRequest()
         image.inputs = [.with { $0.contents.bytesContents = [Data(count: 40_000)] }]
@@ -68,5 +71,35 @@ struct EventLoopGroupTaskExecutorTests {
         }.value
         #expect(inside)
         #expect(after)
+    }
+
+    /// Calls whose category's work is not short (statistics, the repository, settings) run off the
+    /// loop; health, metadata, configuration and inference calls run on it.
+    @Test func theInterceptorPlacesCallsByTheirCategory() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { group.shutdownGracefully { _ in } }
+        let executor = EventLoopGroupTaskExecutor.of(group)
+        typealias Method = Inference_GRPCInferenceService.Method
+        let expected: [(MethodDescriptor, Bool)] = [
+            (Method.ModelInfer.descriptor, true), (Method.ServerLive.descriptor, true), (Method.ModelMetadata.descriptor, true),
+            (Method.ModelConfig.descriptor, true), (Method.ModelStatistics.descriptor, false), (Method.RepositoryIndex.descriptor, false),
+            (Method.RepositoryModelLoad.descriptor, false), (Method.RepositoryModelUnload.descriptor, false),
+            (Method.SystemSharedMemoryStatus.descriptor, false), (Method.TraceSetting.descriptor, false), (Method.LogSettings.descriptor, false),
+        ]
+        for (method, onLoop) in expected {
+            #expect(RequestPlacement.isShortWork(GRPCMethodCategories.byMethod[method]) == onLoop)
+            let ranOnLoop = Mutex<Bool?>(nil)
+            try await Task(executorPreference: executor) {
+                try await withServerContextRPCCancellationHandle { handle in
+                    let context = ServerContext(descriptor: method, remotePeer: "test", localPeer: "test", cancellation: handle)
+                    let request = StreamingServerRequest(single: ServerRequest(metadata: [:], message: 0))
+                    _ = try await GRPCPlacementInterceptor().intercept(request: request, context: context) { _, _ in
+                        ranOnLoop.withLock { $0 = MultiThreadedEventLoopGroup.currentEventLoop != nil }
+                        return StreamingServerResponse(single: ServerResponse(message: 0))
+                    }
+                }
+            }.value
+            #expect(ranOnLoop.withLock { $0 } == onLoop, "\(method.fullyQualifiedMethod)")
+        }
     }
 }

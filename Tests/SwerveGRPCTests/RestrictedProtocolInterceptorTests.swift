@@ -53,9 +53,9 @@ struct RestrictedProtocolInterceptorTests {
         }
         #expect(router.methods.count == Inference_GRPCInferenceService.Method.descriptors.count + Grpc_Health_V1_Health.Method.descriptors.count)
         for method in router.methods {
-            #expect(RestrictedProtocolInterceptor.categories[method] != nil, "\(method.fullyQualifiedMethod) has no category")
+            #expect(GRPCMethodCategories.byMethod[method] != nil, "\(method.fullyQualifiedMethod) has no category")
         }
-        #expect(RestrictedProtocolInterceptor.categories.count == router.methods.count)
+        #expect(GRPCMethodCategories.byMethod.count == router.methods.count)
     }
 
     /// A restricted model-repository refuses load and unload with PERMISSION_DENIED naming the
