@@ -76,6 +76,19 @@ struct HTTPConnectionLimitsTests {
         #expect(!channel.isActive, "a head sent a byte each 100 ms for 2.2 s was let through")
     }
 
+    /// The timeout counts from the first byte of the head being read, not from an earlier head's.
+    @Test func aSlowHeadAfterAQuickOneIsTimedFromItsOwnFirstByte() throws {
+        let channel = try channel([HTTPHeaderTimeout.Heads(timeout: .seconds(2))])
+        try send(channel, "GET /v2 HTTP/1.1\r\nHost: x\r\n\r\n")  // t = 0, whole
+        while try channel.readInbound(as: HTTPRequestPart.self) != nil {}
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1500))
+        try send(channel, "GET /v2 HTTP/1.1\r\n")  // t = 1.5 s: a head starts, and stalls
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))  // t = 3.4 s: 1.9 s into it
+        #expect(channel.isActive, "closed before the slow head had its 2 s")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))  // t = 3.6 s: 2.1 s into it
+        #expect(!channel.isActive, "a head that took over 2 s was let through")
+    }
+
     @Test func headersSentInTimeKeepTheConnection() throws {
         let channel = try channel([HTTPHeaderTimeout.Heads(timeout: .seconds(2))])
         for _ in 0..<3 {
