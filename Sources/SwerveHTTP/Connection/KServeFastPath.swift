@@ -12,10 +12,11 @@ import SwerveCore
 ///   server is doing; it answers here while the server is live (otherwise the route answers with
 ///   its 503).
 /// - a small inference request (`POST /v2/models/{model}[/versions/{version}]/infer` whose body
-///   has a `Content-Length` and would be handled on the loop by the route, ``HandlerPlacement``): its body is gathered here and one task, on the connection's event loop,
-///   answers it with ``KServeInference``, the same translation the route uses, so the answer is
-///   the route's byte for byte (`Date` and `Server` included). A model that runs inline runs on
-///   the loop; any other waits for its instance thread as over the route.
+///   has a `Content-Length` and would be handled on the loop by the route, see
+///   ``HandlerPlacement``): its body is gathered here and one task, on the connection's event
+///   loop, answers it with ``KServeInference``, the same translation the route uses, so the
+///   answer has the route's status, fields (`Date` and `Server` included) and body. A model that
+///   runs inline runs on the loop; any other waits for its instance thread as over the route.
 ///
 /// Everything else goes on to Hummingbird untouched. HTTP/1.1 answers in order, so a request is
 /// taken here only when the connection has no request in progress in Hummingbird; requests
