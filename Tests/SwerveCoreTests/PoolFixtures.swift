@@ -27,11 +27,12 @@ enum PoolFixtures {
     /// A pool of `instances` named `name`, with a queue of 64.
     static func pool(
         _ instances: [any ModelInstance], name: String = "m", policy: BatchPolicy = .unbatched,
-        clock: any SchedulingClock = SystemSchedulingClock(), executor: ExecutionThreads
+        clock: any SchedulingClock = SystemSchedulingClock(), executor: ExecutionThreads,
+        inlineLimit: Duration = InstancePool.defaultInlineLimit
     ) -> InstancePool {
         InstancePool(
             instances: instances, maxQueueSize: 64, policy: policy, label: "'\(name)' version 1",
-            statistics: StatisticsRecorder(name: name, version: 1), clock: clock, executor: executor)
+            statistics: StatisticsRecorder(name: name, version: 1), clock: clock, executor: executor, inlineLimit: inlineLimit)
     }
 
     /// A model that records `name` in `runs` each time it runs, then answers its input.

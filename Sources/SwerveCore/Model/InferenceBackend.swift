@@ -26,7 +26,7 @@ public struct InstanceOptions: Sendable, Equatable {
 ///
 /// Loading and running are blocking calls. The core makes them from its own threads, never from
 /// an event loop, with one exception: a fast model's run (recent runs under
-/// `InstancePool.inlineLimit`, 100 µs) may happen on the calling task's thread when an instance
+/// `InstancePool.defaultInlineLimit`, 100 µs) may happen on the calling task's thread when an instance
 /// is free and nothing is queued, which costs less than two thread hand-overs.
 public protocol InferenceBackend: Sendable {
     /// The backend name Triton uses in model configurations (`"onnxruntime"`).

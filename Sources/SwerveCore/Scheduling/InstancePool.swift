@@ -44,9 +44,12 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
         var queueNanoseconds: UInt64
     }
 
+    /// The default ``inlineLimit``.
+    static let defaultInlineLimit: Duration = .microseconds(100)
+
     /// Executions shorter than this (a moving average) run on the calling thread when the queue
     /// is empty and an instance is free.
-    static let inlineLimit: Duration = .microseconds(100)
+    let inlineLimit: Duration
 
     /// Where the pool is in its life. Transitions, each one way:
     /// - `serving` → `abandoned` (``abandonQueued()``: the server stops and waits no longer),
@@ -114,10 +117,12 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
     /// Creates a pool; it holds no thread until requests are queued.
     init(
         instances: [any ModelInstance], maxQueueSize: Int, policy: BatchPolicy, label: String, statistics: StatisticsRecorder,
-        clock: any SchedulingClock = SystemSchedulingClock(), executor: ExecutionThreads = .shared
+        clock: any SchedulingClock = SystemSchedulingClock(), executor: ExecutionThreads = .shared,
+        inlineLimit: Duration = InstancePool.defaultInlineLimit
     ) {
         precondition(!instances.isEmpty, "a model version needs at least one instance")
         self.clock = clock
+        self.inlineLimit = inlineLimit
         self.executor = executor
         executor.follow(clock)
         self.instances = instances
@@ -272,7 +277,7 @@ final class InstancePool: ExecutionWork, @unchecked Sendable {
     /// Whether recent executions were short enough to run on a caller's thread. Call with
     /// `lock` held.
     private var isFast: Bool {
-        recentExecutionNanoseconds < UInt64(Self.inlineLimit.nanoseconds)
+        recentExecutionNanoseconds < UInt64(inlineLimit.nanoseconds)
     }
 
     /// Whether a lone request of `rows` rows would wait in the queue for others to batch with.

@@ -10,7 +10,7 @@ import NIOCore
 /// compressed body, and the routes that do file-system or model-management work, run on Swift's
 /// global executor, so the loop keeps answering its other connections (`/v2/health/live` among
 /// them). Inference itself stays off the loop unless the model runs inline (its recent executions
-/// took under `InstancePool.inlineLimit`); other models run on their instance threads.
+/// took under `InstancePool.defaultInlineLimit`); other models run on their instance threads.
 struct EventLoopPinnedChannel<Base: ServerChildChannel>: ServerChildChannel {
     typealias Value = Base.Value
 
