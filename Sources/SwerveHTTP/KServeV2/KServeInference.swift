@@ -55,9 +55,7 @@ struct KServeInference: Sendable {
         } catch {
             let answer = ErrorResponse.answer(for: error, format: .kserve)
             status = answer.status
-            if status == .contentTooLarge {
-                channel.eventLoop.scheduleTask(in: .milliseconds(500)) { channel.close(promise: nil) }
-            }
+            if status == .contentTooLarge { SwerveRequestContext.closeSoon(channel) }
             if status.code >= 500 {
                 logger.error("infer failed", metadata: ["model": "\(model)", "request_id": "\(requestID ?? requestTag())", "error": "\(error)"])
             } else {

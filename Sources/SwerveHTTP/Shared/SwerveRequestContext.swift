@@ -23,7 +23,12 @@ public struct SwerveRequestContext: RequestContext {
 
     /// Closes the connection shortly after the current response has gone out.
     func closeConnectionSoon() {
-        let channel = self.channel
+        Self.closeSoon(channel)
+    }
+
+    /// Closes `channel` shortly after the answer being written has gone out; the one place that
+    /// says how soon, for the routes and for ``KServeInference``.
+    static func closeSoon(_ channel: any Channel) {
         channel.eventLoop.scheduleTask(in: .milliseconds(500)) { channel.close(promise: nil) }
     }
 }
