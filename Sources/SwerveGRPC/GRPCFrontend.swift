@@ -27,13 +27,17 @@ public struct GRPCFrontendOptions: Sendable {
     public var connections: GRPCConnectionLimits
     /// The categories `--grpc-restricted-protocol` restricts (``RestrictedProtocolInterceptor``).
     public var restrictions: RestrictedFeatures
+    /// Whether small unary `ModelInfer` calls are answered in their stream's pipeline
+    /// (``GRPCInferFastPath``); it never is while the `inference` category is restricted.
+    public var inferFastPath: Bool
 
     /// Creates options.
     public init(
         address: String = "0.0.0.0", port: Int = 8001, maxMessageSize: Int = 64 << 20, streamWindow: Int = 32,
         maxConcurrentStreams: Int = 1024, tls: ServerTLS? = nil, connections: GRPCConnectionLimits = GRPCConnectionLimits(),
-        restrictions: RestrictedFeatures = RestrictedFeatures(flag: .grpcRestrictedProtocol)
+        restrictions: RestrictedFeatures = RestrictedFeatures(flag: .grpcRestrictedProtocol), inferFastPath: Bool = true
     ) {
+        self.inferFastPath = inferFastPath
         self.connections = connections
         self.address = address
         self.port = port
@@ -93,15 +97,18 @@ public struct GRPCFrontend: Service {
             interceptors: interceptors(options: options))
     }
 
-    /// Serves until graceful shutdown.
-    ///
-    /// gRPC has event loops of its own, apart from the HTTP listeners': a client streaming a
-    /// megabyte of HTTP/2 frames then never delays an HTTP liveness probe waiting on the same loop.
-    public func run() async throws {
-        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, CPUBudget.available()))
-        let connectionCount = GRPCConnectionCount(maxConnections: options.connections.maxConnections)
-        defer { eventLoops.shutdownGracefully { _ in } }
-        let transport = HTTP2ServerTransport.Posix(
+    /// The HTTP/2 transport with this frontend's settings, over `eventLoops`: message and
+    /// connection limits, keepalive, and the handlers put first in each stream's pipeline
+    /// (``GRPCTimeoutGuard``, and ``GRPCInferFastPath`` unless it is off or inference is restricted).
+    static func makeTransport(
+        server: InferenceServer, options: GRPCFrontendOptions, eventLoops: MultiThreadedEventLoopGroup,
+        connectionCount: GRPCConnectionCount
+    ) throws -> HTTP2ServerTransport.Posix {
+        let fastPath = options.inferFastPath && !options.restrictions.restricts(.inference)
+            ? GRPCInferFastPath.Configuration(
+                server: server, maxMessageSize: options.maxMessageSize, executor: EventLoopGroupTaskExecutor.of(eventLoops))
+            : nil
+        return HTTP2ServerTransport.Posix(
             address: try Self.bindAddress(host: options.address, port: options.port),
             transportSecurity: try Self.transportSecurity(options.tls),
             config: .defaults {
@@ -119,10 +126,28 @@ public struct GRPCFrontend: Service {
                 $0.channelDebuggingCallbacks.onAcceptTCPConnection = connectionCount.accept
                 // Flush at once: coalescing delays every unary answer by up to 100 µs.
                 $0.connection.flushCoalescing = nil
-                // A negative grpc-timeout made grpc-swift stop the process.
-                $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = GRPCTimeoutGuard.install
+                // A negative grpc-timeout made grpc-swift stop the process; small ModelInfer calls
+                // are answered before grpc-swift's per-call machinery.
+                $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try GRPCTimeoutGuard.install(on: channel)
+                        if let fastPath { try GRPCInferFastPath.install(on: channel, configuration: fastPath) }
+                    }
+                }
             },
             eventLoopGroup: eventLoops)
+    }
+
+    /// Serves until graceful shutdown.
+    ///
+    /// gRPC has event loops of its own, apart from the HTTP listeners': a client streaming a
+    /// megabyte of HTTP/2 frames then never delays an HTTP liveness probe waiting on the same loop.
+    public func run() async throws {
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, CPUBudget.available()))
+        let connectionCount = GRPCConnectionCount(maxConnections: options.connections.maxConnections)
+        defer { eventLoops.shutdownGracefully { _ in } }
+        let transport = try Self.makeTransport(
+            server: server, options: options, eventLoops: eventLoops, connectionCount: connectionCount)
         let drain = DrainSignal()
         let grpcServer = Self.makeServer(transport: transport, server: server, options: options, drain: drain)
         let logger = self.logger

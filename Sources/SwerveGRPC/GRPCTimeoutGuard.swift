@@ -37,10 +37,8 @@ final class GRPCTimeoutGuard: ChannelInboundHandler, RemovableChannelHandler {
         return true
     }
 
-    /// Installs the guard first in a new stream's pipeline.
-    @Sendable static func install(on channel: any Channel) -> EventLoopFuture<Void> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(GRPCTimeoutGuard(), position: .first)
-        }
+    /// Installs the guard first in a new stream's pipeline (on the stream's event loop).
+    static func install(on channel: any Channel) throws {
+        try channel.pipeline.syncOperations.addHandler(GRPCTimeoutGuard(), position: .first)
     }
 }

@@ -13,22 +13,38 @@ extension KServeGRPCService {
     /// large request is handled off the event loop (``GRPCHandlerPlacement``).
     func modelInfer(request: Inference_ModelInferRequest, context: ServerContext, timeout: Duration?) async throws -> Inference_ModelInferResponse {
         let deadline = timeout.map { ContinuousClock.now + $0 }
-        return try await GRPCHandlerPlacement.placing(request) { try await GRPCErrorMapping.mapping {
-            var inferenceRequest = try InferTranslation.request(from: request)
-            let response: InferenceResponse
+        let server = self.server
+        return try await GRPCErrorMapping.mapping {
             do {
-                response = try await RPCCancellation.run(context: context, drain: drain) { signal in
-                    inferenceRequest.cancellation = signal
-                    return try await server.infer(inferenceRequest)
+                return try await RPCCancellation.run(context: context, drain: drain) { signal in
+                    try await Self.infer(request, server: server, cancellation: signal)
                 }
-            } catch where (error as? SwerveError)?.code == .cancelled || error is CancellationError {
-                if let deadline, ContinuousClock.now >= deadline {
-                    throw SwerveError(.deadlineExceeded, "the call's deadline passed before its request ran")
-                }
-                throw error
+            } catch {
+                throw Self.deadlineError(error, deadline: deadline)
             }
-            return InferTranslation.message(from: response)
-        } }
+        }
+    }
+
+    /// A request cancelled because the call's `deadline` passed ends with DEADLINE_EXCEEDED, as
+    /// gRPC reports a passed deadline, not CANCELLED; any other error is returned as it is.
+    static func deadlineError(_ error: any Error, deadline: ContinuousClock.Instant?) -> any Error {
+        guard (error as? SwerveError)?.code == .cancelled || error is CancellationError,
+              let deadline, ContinuousClock.now >= deadline
+        else { return error }
+        return SwerveError(.deadlineExceeded, "the call's deadline passed before its request ran")
+    }
+
+    /// Answers one `ModelInferRequest`: translates it, runs it (where ``GRPCHandlerPlacement``
+    /// says), and translates the response. `cancellation` cancels the request. Both the service's
+    /// `ModelInfer` and ``GRPCInferFastPath`` answer with it.
+    static func infer(
+        _ message: Inference_ModelInferRequest, server: InferenceServer, cancellation: CancellationSignal
+    ) async throws -> Inference_ModelInferResponse {
+        try await GRPCHandlerPlacement.placing(message) {
+            var request = try InferTranslation.request(from: message)
+            request.cancellation = cancellation
+            return InferTranslation.message(from: try await server.infer(request))
+        }
     }
 
     /// Runs the requests of a stream, several at once, and answers each in request order. A
