@@ -33,7 +33,7 @@ enum Compression {
     ///   413 past the limit, 400 for data that is not what its coding says.
     static func decompress(_ body: [UInt8], contentEncoding: String?, limit: Int) throws -> [UInt8] {
         guard let contentEncoding else { return body }
-        let names = contentEncoding.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let names = contentEncoding.split(separator: ",").map(token)
             .filter { !$0.isEmpty && $0 != "identity" }
         let encodings = try names.map { name -> (String, Encoding) in
             guard let encoding = Encoding(rawValue: name == "x-gzip" ? "gzip" : name) else {
@@ -93,12 +93,21 @@ enum Compression {
         }
     }
 
+    /// A list element of a header value without HTTP's optional whitespace (spaces and tabs)
+    /// around it, lowercased.
+    static func token(_ text: Substring) -> String {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let utf8 = text.utf8
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(text[first...last]).lowercased()
+    }
+
     /// The encoding `Accept-Encoding` prefers among gzip and deflate, honouring q-values.
     static func preferred(acceptEncoding: String?) -> Encoding? {
         guard let acceptEncoding else { return nil }
         var best: (Encoding, Double)?
         for part in acceptEncoding.split(separator: ",") {
-            let pieces = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let pieces = part.split(separator: ";").map(token)
             guard let encoding = pieces.first.flatMap(Encoding.init(rawValue:)) else { continue }
             var quality = 1.0
             for parameter in pieces.dropFirst() where parameter.hasPrefix("q=") {
