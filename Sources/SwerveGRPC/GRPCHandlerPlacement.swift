@@ -8,7 +8,7 @@ import SwerveCore
 /// The calls of categories whose work is not short (statistics, the repository, shared memory,
 /// trace and log settings) run on the global executor (``GRPCPlacementInterceptor``): their work
 /// grows with the models served, and a load waits on the file system. An inference request whose
-/// tensors hold more than `RequestPlacement.inlineLimit` bytes moves to the global executor before
+/// tensors hold more than `RequestPlacement.maxInlineBytes` bytes moves to the global executor before
 /// it is translated (``placing(_:_:)``): copying and preprocessing grow with it (an image sent as
 /// BYTES is decoded and resized before the model runs), and the loop has other streams to read.
 enum GRPCHandlerPlacement {
@@ -22,7 +22,7 @@ enum GRPCHandlerPlacement {
             bytes += 4 * (contents.fp32Contents.count + contents.intContents.count + contents.uintContents.count
                 + contents.boolContents.count) + 8 * (contents.fp64Contents.count + contents.int64Contents.count
                 + contents.uint64Contents.count)
-            if bytes > RequestPlacement.inlineLimit { return false }
+            if bytes > RequestPlacement.maxInlineBytes { return false }
         }
         return RequestPlacement.staysWhereRead(.inference, bytes: bytes)
     }

@@ -16,7 +16,7 @@ import SwiftProtobuf
 ///
 /// - `POST` to `/inference.GRPCInferenceService/ModelInfer`, `content-type` `application/grpc`
 ///   (or `application/grpc+proto`), no `grpc-encoding` other than `identity`;
-/// - its one message, uncompressed, of at most `RequestPlacement.inlineLimit` bytes and within the
+/// - its one message, uncompressed, of at most `RequestPlacement.maxInlineBytes` bytes and within the
 ///   configured message limit, so that the handler would run on the event loop anyway.
 ///
 /// The request headers are held until the first message's length prefix has arrived. A stream
@@ -106,7 +106,7 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
                 state = .deciding(held: held, bytes: bytes)
                 return
             }
-            guard compressed == 0, length <= min(RequestPlacement.inlineLimit, configuration.maxMessageSize) else {
+            guard compressed == 0, length <= min(RequestPlacement.maxInlineBytes, configuration.maxMessageSize) else {
                 return handOn(held + [.data(.init(data: .byteBuffer(bytes), endStream: payload.endStream))], context: context)
             }
             state = .gathering(bytes: bytes, length: length)

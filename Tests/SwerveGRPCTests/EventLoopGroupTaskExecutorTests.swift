@@ -48,13 +48,13 @@ struct EventLoopGroupTaskExecutorTests {
 
     @Test func requestsOverSixteenKilobytesOfTensorDataLeaveTheLoop() {
         var small = Inference_ModelInferRequest()
-        small.rawInputContents = [Data(count: RequestPlacement.inlineLimit)]
+        small.rawInputContents = [Data(count: RequestPlacement.maxInlineBytes)]
         #expect(GRPCHandlerPlacement.staysOnEventLoop(small))
         var large = small
         large.rawInputContents.append(Data(count: 1))
         #expect(!GRPCHandlerPlacement.staysOnEventLoop(large))
         var typed = Inference_ModelInferRequest()
-        typed.inputs = [.with { $0.contents.fp32Contents = Array(repeating: 1, count: RequestPlacement.inlineLimit / 4 + 1) }]
+        typed.inputs = [.with { $0.contents.fp32Contents = Array(repeating: 1, count: RequestPlacement.maxInlineBytes / 4 + 1) }]
         #expect(!GRPCHandlerPlacement.staysOnEventLoop(typed))
         var image = Inference_ModelInferRequest()
         image.inputs = [.with { $0.contents.bytesContents = [Data(count: 40_000)] }]

@@ -44,7 +44,7 @@ struct HandlerPlacementTests {
         try await withServer { client in
             let where1 = try await placement(client, .post, "/infer", body: 300)
             #expect(where1 == "loop")
-            let where2 = try await placement(client, .post, "/infer", body: RequestPlacement.inlineLimit)
+            let where2 = try await placement(client, .post, "/infer", body: RequestPlacement.maxInlineBytes)
             #expect(where2 == "loop")
             let where3 = try await placement(client, .get, "/ready")
             #expect(where3 == "loop")
@@ -53,7 +53,7 @@ struct HandlerPlacementTests {
 
     @Test func largeOrCompressedBodiesRunOffTheEventLoop() async throws {
         try await withServer { client in
-            let where4 = try await placement(client, .post, "/infer", body: RequestPlacement.inlineLimit + 1)
+            let where4 = try await placement(client, .post, "/infer", body: RequestPlacement.maxInlineBytes + 1)
             #expect(where4 == "pool")
             let where5 = try await placement(client, .post, "/infer", headers: [.contentEncoding: "gzip"], body: 100)
             #expect(where5 == "pool")

@@ -62,11 +62,13 @@ struct KServeFastPathTests {
                 #expect(answered.headers[.date] != nil)
                 let versioned = try await client.execute(uri: "/v2/models/m/versions/1/infer", method: .post, body: ByteBuffer(string: Self.json))
                 #expect(versioned.status == .ok)
-                #expect(try await client.execute(uri: "/v2/health/live", method: .get).status == .ok)
+                let live = try await client.execute(uri: "/v2/health/live", method: .get)
+                #expect(live.status == .ok)
+                #expect(live.headers[.server] == "swerve" && live.headers[.date] != nil)
 
                 // Left to the router (404 here): a body over the event loop's bound, a compressed
                 // one, a query, an escape, another method, another path.
-                let padded = Self.json + String(repeating: " ", count: RequestPlacement.inlineLimit)
+                let padded = Self.json + String(repeating: " ", count: RequestPlacement.maxInlineBytes)
                 for (uri, method, headers, body) in [
                     ("/v2/models/m/infer", HTTPRequest.Method.post, HTTPFields(), padded),
                     ("/v2/models/m/infer", .post, [.contentEncoding: "gzip"], Self.json),
@@ -140,7 +142,7 @@ struct KServeFastPathTests {
                     return "POST /v2/models/m/infer HTTP/1.1\r\nHost: h\r\nContent-Length: \(body.utf8.count)\r\n"
                         + (close ? "Connection: close\r\n" : "") + "\r\n" + body
                 }
-                let padded = Self.json.replacingOccurrences(of: "\"r1\"", with: "\"big\"") + String(repeating: " ", count: RequestPlacement.inlineLimit)
+                let padded = Self.json.replacingOccurrences(of: "\"r1\"", with: "\"big\"") + String(repeating: " ", count: RequestPlacement.maxInlineBytes)
                 let sent = infer("a") + "GET /v2/health/ready HTTP/1.1\r\nHost: h\r\n\r\n" + infer("b") + "GET /v2/health/live HTTP/1.1\r\nHost: h\r\n\r\n"
                     + "POST /v2/models/m/infer HTTP/1.1\r\nHost: h\r\nContent-Length: \(padded.utf8.count)\r\n\r\n" + padded
                     + infer("c") + "GET /v2/models/m HTTP/1.1\r\nHost: h\r\n\r\n" + infer("d", close: true)

@@ -6,7 +6,7 @@ public enum RequestPlacement {
     /// The most body (or tensor) bytes of a request handled where it was read: a tiny model's
     /// request is well under it (16×16 floats are about 3 KB of JSON), and decoding this much
     /// JSON takes tens of microseconds.
-    public static let inlineLimit = 16 * 1024
+    public static let maxInlineBytes = 16 * 1024
 
     /// Whether requests of `category` do short work bounded by their own size: health, metadata,
     /// inference and model configuration answer from memory (a model that is not fast runs on
@@ -22,6 +22,6 @@ public enum RequestPlacement {
 
     /// Whether a request of `category` carrying `bytes` of payload may be handled where it was read.
     public static func staysWhereRead(_ category: RestrictedCategory?, bytes: Int) -> Bool {
-        isShortWork(category) && bytes <= inlineLimit
+        isShortWork(category) && bytes <= maxInlineBytes
     }
 }

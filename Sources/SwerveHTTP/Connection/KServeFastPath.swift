@@ -8,9 +8,9 @@ import SwerveCore
 /// Answers the KServe v2 listener's two hottest requests in the connection's channel pipeline,
 /// without Hummingbird's router, its per-request task machinery or its body stream:
 ///
-/// - `GET /v2/health/live`, at once on the event loop. A liveness probe must answer whatever the
-///   server is doing; it answers here while the server is live (otherwise the route answers with
-///   its 503).
+/// - `GET /v2/health/live`, at once on the event loop, with `Date` and `Server` as Hummingbird
+///   answers. A liveness probe must answer whatever the server is doing; it answers here while the
+///   server is live (otherwise the route answers with its 503).
 /// - a small inference request (`POST /v2/models/{model}[/versions/{version}]/infer` whose body
 ///   has a `Content-Length` and would be handled on the loop by the route, see
 ///   ``HandlerPlacement``): its body is gathered here and one task, on the connection's event
@@ -171,8 +171,9 @@ final class KServeFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Liveness
 
     private func answerLiveness(close: Bool, context: ChannelHandlerContext) {
-        var fields: HTTPFields = [.contentLength: "0"]
-        if close { fields[.connection] = "close" }
+        var fields: HTTPFields = [.contentLength: "0", .date: HTTPDate.now()]
+        if let serverName = configuration.serverName { fields.append(HTTPField(name: .server, value: serverName)) }
+        if close { fields.append(HTTPField(name: .connection, value: "close")) }
         context.write(wrapOutboundOut(.head(HTTPResponse(status: .ok, headerFields: fields))), promise: nil)
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if close { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }

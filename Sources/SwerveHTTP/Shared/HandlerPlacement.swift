@@ -6,7 +6,7 @@ import SwerveCore
 /// starts it) or on Swift's global executor, as SwerveCore's `RequestPlacement` says.
 ///
 /// A handler stays on the loop when its category's work is short (health, metadata, inference,
-/// model configuration) and its body is at most `RequestPlacement.inlineLimit` bytes,
+/// model configuration) and its body is at most `RequestPlacement.maxInlineBytes` bytes,
 /// uncompressed. Everything else moves to the global executor before it starts: a bigger or
 /// chunked body (JSON decoding, image decoding and resizing grow with it), a compressed one (its
 /// size says nothing of the work), and the routes whose work is not short (repository and
