@@ -10,7 +10,7 @@ import time
 import numpy as np
 import requests
 
-from support import SwerveServer, free_port, infer_json, output_array, slow_body
+from support import SwerveServer, free_port, infer_json, output_array, ports_of, slow_body
 
 IN_FLIGHT = 4
 
@@ -51,6 +51,55 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server,
         np.testing.assert_allclose(output_array(answer.json(), "y", np.float32), expected, rtol=1e-6)
     # At least one request was still being served when the signal came (else the test proves nothing).
     assert max(finished_at.values()) > signalled_at, "every request finished before SIGTERM: make the model slower"
+    server.stop_and_check()
+
+
+def test_sigterm_lets_in_flight_grpc_calls_finish_and_exits_0(repos, start_server, reference):
+    """The same over gRPC, where small ModelInfer calls are answered below grpc-swift's own call
+    handling (GRPCInferFastPath): the server still waits for them before it exits."""
+    import tritonclient.grpc as grpcclient
+
+    server = start_server(repos["shutdown"], "shutdown-grpc")
+    address = f"127.0.0.1:{ports_of(server)['grpc']}"
+    model = repos["shutdown"] / "slow" / "1" / "model.onnx"
+
+    def call(value: float) -> np.ndarray:
+        client = grpcclient.InferenceServerClient(address)
+        try:
+            tensor = grpcclient.InferInput("x", [1], "FP32")
+            tensor.set_data_from_numpy(np.array([value], np.float32))
+            return client.infer("slow", [tensor], client_timeout=60).as_numpy("y")
+        finally:
+            client.close()
+
+    began = time.monotonic()
+    call(1.0)
+    one_request = time.monotonic() - began
+    answers: dict[int, object] = {}
+    finished_at: dict[int, float] = {}
+
+    def send(index: int) -> None:
+        try:
+            answers[index] = call(2.5)
+        except Exception as error:  # noqa: BLE001 - recorded and reported below
+            answers[index] = error
+        finished_at[index] = time.monotonic()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(IN_FLIGHT)]
+    for thread in threads:
+        thread.start()
+    time.sleep(min(0.2, one_request / 2))
+    signalled_at = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(60)
+
+    expected = reference.run(model, {"x": np.array([2.5], np.float32)})["y"]
+    for index in range(IN_FLIGHT):
+        answer = answers.get(index)
+        assert isinstance(answer, np.ndarray), f"call {index} failed during shutdown: {answer!r}"
+        np.testing.assert_allclose(answer, expected, rtol=1e-6)
+    assert max(finished_at.values()) > signalled_at, "every call finished before SIGTERM: make the model slower"
     server.stop_and_check()
 
 
