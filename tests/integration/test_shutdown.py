@@ -15,6 +15,31 @@ from support import SwerveServer, free_port, infer_json, output_array, ports_of,
 IN_FLIGHT = 4
 
 
+def sigterm_during(server, send, one_request: float) -> tuple[list[object], bool]:
+    """Sends IN_FLIGHT requests at once with `send()` (each from its own thread), signals SIGTERM
+    while they are being served, and returns what each send returned or raised, and whether any
+    finished after the signal (else the test proves nothing)."""
+    answers: dict[int, object] = {}
+    finished_at: dict[int, float] = {}
+
+    def run(index: int) -> None:
+        try:
+            answers[index] = send()
+        except Exception as error:  # noqa: BLE001 - returned to the test, which reports it
+            answers[index] = error
+        finished_at[index] = time.monotonic()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(IN_FLIGHT)]
+    for thread in threads:
+        thread.start()
+    time.sleep(min(0.2, one_request / 2))  # the requests are on the wire and being served
+    signalled_at = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join(60)
+    return [answers.get(index) for index in range(IN_FLIGHT)], max(finished_at.values()) > signalled_at
+
+
 def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server, reference):
     server = start_server(repos["shutdown"], "shutdown")
     model = repos["shutdown"] / "slow" / "1" / "model.onnx"
@@ -24,33 +49,14 @@ def test_sigterm_lets_in_flight_requests_finish_and_exits_0(repos, start_server,
     assert response.status_code == 200, response.text
     one_request = time.monotonic() - began
 
-    answers: dict[int, object] = {}
-    finished_at: dict[int, float] = {}
-
-    def send(index: int) -> None:
-        try:
-            answers[index] = infer_json(server, "slow", slow_body(2.5), timeout=60)
-        except requests.RequestException as error:
-            answers[index] = error
-        finished_at[index] = time.monotonic()
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(IN_FLIGHT)]
-    for thread in threads:
-        thread.start()
-    time.sleep(min(0.2, one_request / 2))  # the requests are on the wire and being served
-    signalled_at = time.monotonic()
-    server.process.send_signal(signal.SIGTERM)
-    for thread in threads:
-        thread.join(60)
-
+    answers, signalled_under_way = sigterm_during(
+        server, lambda: infer_json(server, "slow", slow_body(2.5), timeout=60), one_request)
     expected = reference.run(model, {"x": np.array([2.5], np.float32)})["y"]
-    for index in range(IN_FLIGHT):
-        answer = answers.get(index)
+    for index, answer in enumerate(answers):
         assert isinstance(answer, requests.Response), f"request {index} failed during shutdown: {answer!r}"
         assert answer.status_code == 200, f"request {index}: {answer.status_code} {answer.text[:300]}"
         np.testing.assert_allclose(output_array(answer.json(), "y", np.float32), expected, rtol=1e-6)
-    # At least one request was still being served when the signal came (else the test proves nothing).
-    assert max(finished_at.values()) > signalled_at, "every request finished before SIGTERM: make the model slower"
+    assert signalled_under_way, "every request finished before SIGTERM: make the model slower"
     server.stop_and_check()
 
 
@@ -75,31 +81,12 @@ def test_sigterm_lets_in_flight_grpc_calls_finish_and_exits_0(repos, start_serve
     began = time.monotonic()
     call(1.0)
     one_request = time.monotonic() - began
-    answers: dict[int, object] = {}
-    finished_at: dict[int, float] = {}
-
-    def send(index: int) -> None:
-        try:
-            answers[index] = call(2.5)
-        except Exception as error:  # noqa: BLE001 - recorded and reported below
-            answers[index] = error
-        finished_at[index] = time.monotonic()
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(IN_FLIGHT)]
-    for thread in threads:
-        thread.start()
-    time.sleep(min(0.2, one_request / 2))
-    signalled_at = time.monotonic()
-    server.process.send_signal(signal.SIGTERM)
-    for thread in threads:
-        thread.join(60)
-
+    answers, signalled_under_way = sigterm_during(server, lambda: call(2.5), one_request)
     expected = reference.run(model, {"x": np.array([2.5], np.float32)})["y"]
-    for index in range(IN_FLIGHT):
-        answer = answers.get(index)
+    for index, answer in enumerate(answers):
         assert isinstance(answer, np.ndarray), f"call {index} failed during shutdown: {answer!r}"
         np.testing.assert_allclose(answer, expected, rtol=1e-6)
-    assert max(finished_at.values()) > signalled_at, "every call finished before SIGTERM: make the model slower"
+    assert signalled_under_way, "every call finished before SIGTERM: make the model slower"
     server.stop_and_check()
 
 
