@@ -1,3 +1,4 @@
+import GRPCCore
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -54,7 +55,7 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
     /// A call's answer: the response message, framed, or a failure's status.
     enum Answer: Sendable {
         case message(ByteBuffer)
-        case status(GRPCStatusAnswer)
+        case status(RPCError)
     }
 
     private enum State {
@@ -149,7 +150,7 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
         guard bytes.readableBytes == 5 + length else {
             state = .done
             let message = bytes.readableBytes < 5 + length ? "Empty stream." : "Too many messages."
-            return write(.status(GRPCStatusAnswer(code: .internalError, message: message)), context: context)
+            return write(.status(RPCError(code: .internalError, message: message)), context: context)
         }
         bytes.moveReaderIndex(forwardBy: 5)
         let signal = CancellationSignal()
@@ -194,7 +195,7 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
             let response = try await KServeGRPCService.infer(request, server: server, cancellation: cancellation)
             return .message(try frame(response, allocator: allocator))
         } catch {
-            return .status(GRPCStatusAnswer(KServeGRPCService.deadlineError(error, deadline: deadline)))
+            return .status(GRPCErrorMapping.rpcError(for: KServeGRPCService.deadlineError(error, deadline: deadline)))
         }
     }
 
@@ -216,7 +217,7 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: Self.okTrailers, endStream: true))), promise: nil)
         case .status(let status):
             var headers = Self.responseHeaders
-            status.append(to: &headers)
+            status.appendTrailers(to: &headers)
             context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: headers, endStream: true))), promise: nil)
         }
     }
@@ -244,7 +245,7 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
             case "content-type": contentType = value == "application/grpc" || value == "application/grpc+proto"
             case "grpc-timeout":
                 if call.timeout == nil {
-                    call.timeout = value.hasPrefix("-") ? .zero : GRPCTimeoutHeader.timeout(value)
+                    call.timeout = GRPCTimeoutHeader.timeout(value.hasPrefix("-") ? GRPCTimeoutGuard.expired : value)
                 }
             case "grpc-encoding": if value != "identity" { return nil }
             default: break
@@ -267,7 +268,7 @@ final class GRPCInferFastPath: ChannelInboundHandler, RemovableChannelHandler {
         do {
             return try Inference_ModelInferRequest(serializedBytes: ProtobufBytes(buffer: bytes))
         } catch {
-            throw GRPCStatusAnswer(code: .invalidArgument, message: "Can't deserialize to message of type \(Inference_ModelInferRequest.self).")
+            throw RPCError(code: .invalidArgument, message: "Can't deserialize to message of type \(Inference_ModelInferRequest.self).")
         }
     }
 

@@ -210,8 +210,8 @@ struct GRPCInferFastPathTests {
 
     /// gRPC's percent-encoding of `grpc-message`: printable ASCII but `%` as it is.
     @Test func statusMessagesArePercentEncoded() {
-        #expect(GRPCStatusAnswer.percentEncoded("input 'x': bad") == "input 'x': bad")
-        #expect(GRPCStatusAnswer.percentEncoded("100% é\n") == "100%25 %C3%A9%0A")
+        #expect(RPCError.percentEncoded("input 'x': bad") == "input 'x': bad")
+        #expect(RPCError.percentEncoded("100% é\n") == "100%25 %C3%A9%0A")
     }
 }
 

@@ -2,31 +2,10 @@ import Foundation
 import GRPCCore
 import NIOHPACK
 
-/// A failed call's status as ``GRPCInferFastPath`` writes it: the code, the message and the
-/// trailing metadata that ``GRPCErrorMapping`` gives the error, in gRPC's trailer fields.
-struct GRPCStatusAnswer: Error {
-    var code: RPCError.Code
-    var message: String
-    var metadata: Metadata = [:]
-
-    init(code: RPCError.Code, message: String, metadata: Metadata = [:]) {
-        self.code = code
-        self.message = message
-        self.metadata = metadata
-    }
-
-    /// The status of any error thrown while answering a call, as the service's calls report it.
-    init(_ error: any Error) {
-        if let answer = error as? GRPCStatusAnswer {
-            self = answer
-            return
-        }
-        let rpcError = GRPCErrorMapping.rpcError(for: error)
-        self.init(code: rpcError.code, message: rpcError.message, metadata: rpcError.metadata)
-    }
-
-    /// Adds `grpc-status`, `grpc-message` (percent-encoded, when there is one) and the metadata.
-    func append(to headers: inout HPACKHeaders) {
+extension RPCError {
+    /// Adds the error as gRPC's trailer fields carry a status, as ``GRPCInferFastPath`` writes it:
+    /// `grpc-status`, `grpc-message` (percent-encoded, when there is one) and the metadata.
+    func appendTrailers(to headers: inout HPACKHeaders) {
         headers.add(name: "grpc-status", value: String(code.rawValue))
         if !message.isEmpty { headers.add(name: "grpc-message", value: Self.percentEncoded(message)) }
         for (key, value) in metadata {
